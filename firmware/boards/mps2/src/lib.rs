@@ -1,0 +1,142 @@
+//! Board support for Arm's MPS2 FPGA image AN521 (two Cortex-M33) as QEMU emulates it.
+//!
+//! Startup is cortex-m-rt's on core 0. Core 1 is held in reset by the SSE-200 system
+//! control block until core 0 gives it a vector table (INITSVTOR1) and clears CPUWAIT.
+//! The serial link is CMSDK UART0; the run ends through semihosting's extended exit,
+//! which carries a status code to the QEMU process.
+#![no_std]
+
+pub use arielml_runtime as runtime;
+pub use cortex_m_rt;
+
+mod uart;
+
+use core::ptr::{addr_of, addr_of_mut, write_volatile};
+use core::sync::atomic::{compiler_fence, Ordering};
+
+use arielml_runtime::board::Board;
+
+/// SSE-200 system control: core 1 initial secure vector table and wait control.
+const INITSVTOR1: *mut u32 = 0x5002_1114 as *mut u32;
+const CPUWAIT: *mut u32 = 0x5002_1118 as *mut u32;
+/// SSE-200 per-core CPU_IDENTITY register: reads as the index of the core reading it.
+const CPU_IDENTITY: *const u32 = 0x4001_F000 as *const u32;
+/// CMSDK APB TIMER0 (secure), clocked at the 25 MHz system clock; a down-counter.
+const TIMER0_CTRL: *mut u32 = 0x5000_0000 as *mut u32;
+const TIMER0_VALUE: *const u32 = 0x5000_0004 as *const u32;
+const TIMER0_RELOAD: *mut u32 = 0x5000_0008 as *mut u32;
+/// Each core has its own System Control Space; the coprocessor access register enables its FPU.
+const CPACR: *mut u32 = 0xE000_ED88 as *mut u32;
+
+const CORE1_STACK_WORDS: usize = 16 * 1024;
+
+#[repr(C, align(8))]
+struct Stack([u32; CORE1_STACK_WORDS]);
+static mut CORE1_STACK: Stack = Stack([0; CORE1_STACK_WORDS]);
+
+/// Core 1's vector table: initial SP and reset handler. INITSVTOR1 ignores the low 7 bits.
+#[repr(C, align(128))]
+struct VectorTable([u32; 2]);
+static mut CORE1_VECTORS: VectorTable = VectorTable([0; 2]);
+static mut CORE1_ENTRY: Option<fn(usize) -> !> = None;
+
+pub struct Mps2An521;
+
+impl Board for Mps2An521 {
+    const NAME: &'static str = "qemu-an521";
+    const CORES: usize = 2;
+    const COUNTER_HZ: u32 = 25_000_000;
+
+    fn core_id() -> usize {
+        // SAFETY: the SSE-200 CPU_IDENTITY block is private to each core and read-only.
+        unsafe { core::ptr::read_volatile(CPU_IDENTITY) as usize }
+    }
+
+    fn start_other_cores(entry: fn(usize) -> !) {
+        // SAFETY: core 1 is still held in reset, so core 0 is the only one touching these.
+        unsafe {
+            CORE1_ENTRY = Some(entry);
+            let top = addr_of_mut!(CORE1_STACK) as usize + CORE1_STACK_WORDS * 4;
+            (*addr_of_mut!(CORE1_VECTORS)).0 = [top as u32, core1_reset as usize as u32];
+            compiler_fence(Ordering::SeqCst);
+            cortex_m::asm::dsb();
+            write_volatile(INITSVTOR1, addr_of!(CORE1_VECTORS) as u32);
+            write_volatile(CPUWAIT, 0);
+        }
+    }
+
+    fn serial_write(bytes: &[u8]) {
+        uart::write(bytes);
+    }
+
+    fn serial_read() -> Option<u8> {
+        uart::read()
+    }
+
+    fn counter() -> u32 {
+        // SAFETY: TIMER0 registers are always mapped; the timer is started by `init`.
+        !unsafe { core::ptr::read_volatile(TIMER0_VALUE) }
+    }
+
+    fn exit(code: i32) -> ! {
+        // SYS_EXIT_EXTENDED (0x20) with ADP_Stopped_ApplicationExit: QEMU exits with `code`.
+        let block = [0x2_0026usize, code as u32 as usize];
+        loop {
+            // SAFETY: a semihosting call with a valid two-word parameter block.
+            unsafe { cortex_m_semihosting::syscall(0x20, &block) };
+        }
+    }
+}
+
+/// Called once by core 0 before anything else: serial and timer on.
+pub fn init() {
+    uart::init();
+    // SAFETY: plain MMIO writes to TIMER0, owned by this board crate.
+    unsafe {
+        write_volatile(TIMER0_RELOAD, u32::MAX);
+        write_volatile(TIMER0_CTRL, 1);
+    }
+}
+
+extern "C" fn core1_reset() -> ! {
+    // SAFETY: enabling full access to CP10/CP11 before any floating-point instruction runs.
+    unsafe { write_volatile(CPACR, core::ptr::read_volatile(CPACR) | (0xF << 20)) };
+    cortex_m::asm::dsb();
+    cortex_m::asm::isb();
+    core1_main()
+}
+
+#[inline(never)]
+fn core1_main() -> ! {
+    // SAFETY: written by core 0 before it released this core, never written again.
+    let entry = unsafe { *addr_of!(CORE1_ENTRY) };
+    match entry {
+        Some(f) => f(1),
+        None => Mps2An521::exit(70),
+    }
+}
+
+/// Define the firmware's reset entry: `init`, then `app(0)` on core 0 (which may
+/// start the other cores into `app`).
+#[macro_export]
+macro_rules! entry {
+    ($app:path) => {
+        #[$crate::cortex_m_rt::entry]
+        fn main() -> ! {
+            $crate::init();
+            $app(0)
+        }
+
+        #[panic_handler]
+        fn panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::panic(info)
+        }
+    };
+}
+
+/// Report a panic on the serial link and end the run with status 101.
+pub fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write;
+    let _ = writeln!(arielml_runtime::board::SerialWriter::<Mps2An521>::new(), "panic: {}", info);
+    Mps2An521::exit(101)
+}

@@ -1,0 +1,143 @@
+//! Board support for QEMU's RISC-V `virt` machine (32-bit, N harts).
+//!
+//! All harts start at the ELF entry together. riscv-rt gives each hart its own stack;
+//! our `_mp_hook` lets hart 0 initialise memory while the others sleep until hart 0
+//! sends them a machine software interrupt through the CLINT. The serial link is the
+//! NS16550 UART; the SiFive test device ends the run with a status code.
+#![no_std]
+
+pub use arielml_runtime as runtime;
+pub use riscv_rt;
+
+use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{fence, Ordering};
+
+use arielml_runtime::board::Board;
+
+/// Number of harts this firmware starts; must match `-smp` in boards/qemu-riscv32.toml
+/// and `_max_hart_id` in the generated linker script.
+pub const HARTS: usize = 4;
+
+const UART_THR: *mut u8 = 0x1000_0000 as *mut u8;
+const UART_RBR: *const u8 = 0x1000_0000 as *const u8;
+const UART_LSR: *const u8 = 0x1000_0005 as *const u8;
+const LSR_DATA_READY: u8 = 1 << 0;
+const LSR_THR_EMPTY: u8 = 1 << 5;
+const CLINT_MSIP: *mut u32 = 0x0200_0000 as *mut u32;
+const CLINT_MTIME: *const u32 = 0x0200_BFF8 as *const u32;
+const TEST_DEVICE: *mut u32 = 0x0010_0000 as *mut u32;
+
+static mut HART_ENTRY: Option<fn(usize) -> !> = None;
+
+// Harts other than 0 wait here, before riscv-rt touches RAM, for hart 0's software
+// interrupt. mie.MSIE lets `wfi` wake on it while interrupts stay globally disabled.
+core::arch::global_asm!(
+    r#".section .init.mp_hook, "ax"
+    .global _mp_hook
+_mp_hook:
+    beqz a0, 2f
+    li t0, 8
+    csrs mie, t0
+1:  wfi
+    csrr t0, mip
+    andi t0, t0, 8
+    beqz t0, 1b
+    li t0, 0x02000000
+    slli t1, a0, 2
+    add t0, t0, t1
+    sw zero, 0(t0)
+    fence rw, rw
+    li a0, 0
+    ret
+2:  li a0, 1
+    ret
+"#
+);
+
+pub struct RiscvVirt;
+
+impl Board for RiscvVirt {
+    const NAME: &'static str = "qemu-riscv32";
+    const CORES: usize = HARTS;
+    /// CLINT mtime runs at 10 MHz on QEMU virt.
+    const COUNTER_HZ: u32 = 10_000_000;
+
+    fn core_id() -> usize {
+        riscv::register::mhartid::read()
+    }
+
+    fn start_other_cores(entry: fn(usize) -> !) {
+        // SAFETY: the other harts sleep in `_mp_hook` until the interrupts below.
+        unsafe { HART_ENTRY = Some(entry) };
+        fence(Ordering::SeqCst);
+        for hart in 1..HARTS {
+            // SAFETY: CLINT msip registers, one word per hart.
+            unsafe { write_volatile(CLINT_MSIP.add(hart), 1) };
+        }
+    }
+
+    fn serial_write(bytes: &[u8]) {
+        for &b in bytes {
+            // SAFETY: the NS16550 registers are always mapped on virt.
+            unsafe {
+                while read_volatile(UART_LSR) & LSR_THR_EMPTY == 0 {}
+                write_volatile(UART_THR, b);
+            }
+        }
+    }
+
+    fn serial_read() -> Option<u8> {
+        // SAFETY: as in `serial_write`.
+        unsafe { (read_volatile(UART_LSR) & LSR_DATA_READY != 0).then(|| read_volatile(UART_RBR)) }
+    }
+
+    fn counter() -> u32 {
+        // SAFETY: the low word of mtime, always mapped.
+        unsafe { read_volatile(CLINT_MTIME) }
+    }
+
+    fn exit(code: i32) -> ! {
+        let word = if code == 0 { 0x5555 } else { ((code as u32) << 16) | 0x3333 };
+        loop {
+            // SAFETY: the SiFive test device; the write ends QEMU.
+            unsafe { write_volatile(TEST_DEVICE, word) };
+        }
+    }
+}
+
+/// Entry of a hart released by hart 0 (called from the firmware's `main`).
+pub fn secondary(hart: usize) -> ! {
+    // SAFETY: written by hart 0 before it released this hart, never written again.
+    match unsafe { *core::ptr::addr_of!(HART_ENTRY) } {
+        Some(f) => f(hart),
+        None => RiscvVirt::exit(70),
+    }
+}
+
+/// Define the firmware's reset entry: hart 0 runs `app(0)` (which may start the other
+/// harts); the others, once woken, run `app(hart)`.
+#[macro_export]
+macro_rules! entry {
+    ($app:path) => {
+        #[$crate::riscv_rt::entry]
+        fn main(hart: usize) -> ! {
+            if hart == 0 {
+                $app(0)
+            } else {
+                $crate::secondary(hart)
+            }
+        }
+
+        #[panic_handler]
+        fn panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::panic(info)
+        }
+    };
+}
+
+/// Report a panic on the serial link and end the run with status 101.
+pub fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write;
+    let _ = writeln!(arielml_runtime::board::SerialWriter::<RiscvVirt>::new(), "panic: {}", info);
+    RiscvVirt::exit(101)
+}

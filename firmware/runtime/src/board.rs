@@ -1,0 +1,57 @@
+//! The narrow interface between the runtime and a board-support crate.
+//!
+//! Hardware is global, so the trait has associated functions only. A board crate
+//! implements it once and provides the reset entry that calls the application's
+//! per-core function (see each board crate's `entry!` macro).
+
+/// Upper bound on cores any supported board has; sizes static per-core tables.
+pub const MAX_CORES: usize = 8;
+
+pub trait Board {
+    /// The board's name, as in `boards/<name>.toml`.
+    const NAME: &'static str;
+    /// Number of cores the firmware starts (all of the board's cores).
+    const CORES: usize;
+
+    /// Index of the calling core, `0..CORES`.
+    fn core_id() -> usize;
+
+    /// Release cores `1..CORES` into `entry(core_id)`. Called once, by core 0, after
+    /// memory is initialised: other cores must not run Rust code before this.
+    fn start_other_cores(entry: fn(usize) -> !);
+
+    /// Blocking write of bytes to the board's host serial link.
+    fn serial_write(bytes: &[u8]);
+
+    /// Next byte from the host serial link, if one has arrived.
+    fn serial_read() -> Option<u8>;
+
+    /// A free-running counter for timing, in units of `1 / COUNTER_HZ` seconds.
+    fn counter() -> u32;
+    const COUNTER_HZ: u32;
+
+    /// End the run with a status the host can read (emulator exit status on QEMU).
+    fn exit(code: i32) -> !;
+}
+
+/// `core::fmt::Write` over a board's serial link, for `write!` without a heap.
+pub struct SerialWriter<B: Board>(core::marker::PhantomData<B>);
+
+impl<B: Board> SerialWriter<B> {
+    pub const fn new() -> Self {
+        SerialWriter(core::marker::PhantomData)
+    }
+}
+
+impl<B: Board> Default for SerialWriter<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Board> core::fmt::Write for SerialWriter<B> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        B::serial_write(s.as_bytes());
+        Ok(())
+    }
+}

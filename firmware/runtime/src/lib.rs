@@ -1,0 +1,11 @@
+//! arielml firmware runtime: what every generated firmware shares, whatever the board.
+//!
+//! - `board`: the narrow trait a board-support crate implements (start cores, which core am I,
+//!   serial I/O, cycle counter, exit).
+//! - `hello`: the first firmware's roll call (every core reports in).
+//! - `protocol`: the framed host <-> device serial protocol.
+#![no_std]
+
+pub mod board;
+pub mod hello;
+pub mod protocol;

@@ -1,0 +1,1 @@
+//! Framed host <-> device serial protocol (see python/arielml/protocol.py for the host side).

@@ -1,0 +1,3 @@
+from arielml.cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""Boards are data: one TOML file per board under boards/, read through a strict schema.
+
+Unknown keys and missing fields are errors naming the file and the key, so a typo in a
+board file never silently falls back to a default. Everything board-specific that the
+Python side needs (cores and their target triples, memories, firmware crate, QEMU command
+line) lives here; no `if board == ...` anywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from arielml.errors import UsageError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOARDS_DIR = REPO_ROOT / "boards"
+
+
+@dataclass(frozen=True)
+class Core:
+    name: str
+    arch: str  # e.g. "cortex-m33", "rv32imac"
+    target: str  # Rust target triple
+    clock_hz: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    name: str
+    kind: str  # "flash" (code + constants) or "ram"
+    origin: int
+    size: int
+    cores: tuple[int, ...]  # indices into Board.cores that can reach it
+
+
+@dataclass(frozen=True)
+class Firmware:
+    crate: str  # directory name under firmware/boards/
+    runtime: str  # linker-script flavour: "cortex-m-rt" or "riscv-rt"
+    formats: tuple[str, ...]  # artifacts users of this board expect: elf, bin, uf2
+    rustflags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Qemu:
+    binary: str
+    machine: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    cores: tuple[Core, ...]
+    memories: tuple[Memory, ...]
+    firmware: Firmware
+    qemu: Qemu | None = None
+    path: Path = field(default=Path(), compare=False)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Distinct target triples, in core order."""
+        return tuple(dict.fromkeys(c.target for c in self.cores))
+
+    @property
+    def emulated(self) -> bool:
+        return self.qemu is not None
+
+    def memory(self, kind: str) -> Memory:
+        for m in self.memories:
+            if m.kind == kind:
+                return m
+        raise UsageError(f"{self.path}: board has no memory of kind '{kind}'")
+
+
+_KINDS = {"flash", "ram"}
+_RUNTIMES = {"cortex-m-rt", "riscv-rt"}
+_FORMATS = {"elf", "bin", "uf2"}
+
+
+def _convert(value, tp, where: str, src: Path):
+    """Check `value` against the annotation `tp`, building nested dataclasses strictly."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise UsageError(f"{src}: '{where}' must be a table")
+        return _build(tp, value, where, src)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise UsageError(f"{src}: '{where}' must be an array")
+        return tuple(_convert(v, item_tp, f"{where}[{i}]", src) for i, v in enumerate(value))
+    if origin is typing.Union or (origin is not None and type(None) in typing.get_args(tp)):
+        (inner,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(value, inner, where, src)
+    if tp is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise UsageError(f"{src}: '{where}' must be an integer, not {value!r}")
+    if tp is str and not isinstance(value, str):
+        raise UsageError(f"{src}: '{where}' must be a string, not {value!r}")
+    return value
+
+
+def _build(cls, table: dict, where: str, src: Path):
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}
+    for key in table:
+        if key not in fields:
+            raise UsageError(f"{src}: unknown key '{_join(where, key)}'")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in table:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise UsageError(f"{src}: missing field '{_join(where, name)}'")
+            continue
+        kwargs[name] = _convert(table[name], hints[name], _join(where, name), src)
+    return cls(**kwargs)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _check(board: Board, src: Path) -> None:
+    if not board.cores:
+        raise UsageError(f"{src}: 'cores' must list at least one core")
+    for i, m in enumerate(board.memories):
+        if m.kind not in _KINDS:
+            raise UsageError(f"{src}: 'memories[{i}].kind' must be one of {sorted(_KINDS)}")
+        bad = [c for c in m.cores if not 0 <= c < len(board.cores)]
+        if bad:
+            raise UsageError(f"{src}: 'memories[{i}].cores' names no such core {bad[0]}")
+    for kind in _KINDS:
+        board.memory(kind)
+    if board.firmware.runtime not in _RUNTIMES:
+        raise UsageError(f"{src}: 'firmware.runtime' must be one of {sorted(_RUNTIMES)}")
+    for fmt in board.firmware.formats:
+        if fmt not in _FORMATS:
+            raise UsageError(f"{src}: 'firmware.formats' has unknown format '{fmt}'")
+    if src.stem != board.name:
+        raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")
+
+
+def load_board_file(path: Path) -> Board:
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read board file ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: not valid TOML ({e})") from None
+    board = _build(Board, table, "", path)
+    board = dataclasses.replace(board, path=path)
+    _check(board, path)
+    return board
+
+
+def board_files(boards_dir: Path = BOARDS_DIR) -> list[Path]:
+    return sorted(boards_dir.glob("*.toml"))
+
+
+def load_boards(boards_dir: Path = BOARDS_DIR) -> list[Board]:
+    return [load_board_file(p) for p in board_files(boards_dir)]
+
+
+def get_board(name_or_path: str, boards_dir: Path = BOARDS_DIR) -> Board:
+    """A board by name (boards/NAME.toml) or by the path of a board file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return load_board_file(candidate)
+    path = boards_dir / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in board_files(boards_dir)) or "none"
+        raise UsageError(f"unknown board '{name_or_path}' (known boards: {known})")
+    return load_board_file(path)

@@ -1,0 +1,59 @@
+"""The `arielml` command: thin click wrappers over the Python API.
+
+Each command lives in its own module and is added to the group explicitly below (no
+registration by scanning). Commands raise ArielError for anything a user can fix; `main`
+prints it on one line and exits with its code, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from arielml import __version__
+from arielml.errors import ArielError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="arielml")
+def cli() -> None:
+    """Run an int8 TinyML model on every core of a multi-core microcontroller.
+
+    \b
+    Typical use:
+      arielml doctor                      check toolchains, QEMU and reference interpreters
+      arielml boards                      list the boards arielml knows
+      arielml hello --board qemu-an521    start every core of an emulated board
+    """
+
+
+def _register() -> None:
+    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd
+
+    cli.add_command(boards_cmd.boards)
+    cli.add_command(doctor_cmd.doctor)
+    cli.add_command(hello_cmd.hello)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="arielml", standalone_mode=False)
+    except ArielError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

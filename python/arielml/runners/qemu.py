@@ -1,0 +1,171 @@
+"""Run firmware under QEMU and talk to it through pyserial.
+
+QEMU's serial port is a TCP server on loopback (`wait=on`: the machine does not start
+until we connect, so no output is lost); pyserial opens it as `socket://127.0.0.1:PORT`,
+exactly as it opens a board's /dev/ttyACM0, so everything above this module speaks to
+emulated and real boards the same way.
+
+Every QEMU process is started in its own process group and killed on timeout, on error
+and on exit from the `with` block: no QEMU outlives the session that started it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import serial
+
+from arielml.boards import Board
+from arielml.errors import EmulatorError, UsageError
+from arielml.toolchain import require_qemu
+
+CONNECT_SECONDS = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class QemuResult:
+    exit_code: int
+    output: bytes
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.output.decode("utf-8", errors="replace")
+
+
+class QemuSession:
+    """One QEMU run of `elf` on `board`. Use as a context manager.
+
+    `port` is the pyserial object connected to the board's UART; `wait()` returns the
+    exit status, or raises EmulatorError after `timeout` seconds (QEMU is killed).
+    """
+
+    def __init__(self, board: Board, elf: Path, *, timeout: float = 60.0,
+                 extra_args: tuple[str, ...] = (), icount: bool = False):
+        if board.qemu is None:
+            raise UsageError(f"board {board.name} is not emulated: no [qemu] section in {board.path}")
+        self.board, self.elf, self.timeout = board, Path(elf), timeout
+        self.extra_args, self.icount = tuple(extra_args), icount
+        self.proc: subprocess.Popen | None = None
+        self.port: serial.SerialBase | None = None
+        self._log = tempfile.TemporaryFile()
+        self._deadline = 0.0
+
+    def command(self, tcp_port: int) -> list[str]:
+        q = self.board.qemu
+        cmd = [str(require_qemu(q.binary)), "-M", q.machine, "-display", "none", "-monitor", "none",
+               "-serial", f"tcp:127.0.0.1:{tcp_port},server=on,wait=on", *q.args]
+        if self.icount:
+            cmd += ["-icount", "shift=0"]
+        return cmd + ["-kernel", str(self.elf), *self.extra_args]
+
+    def __enter__(self) -> "QemuSession":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if not self.elf.is_file():
+            raise UsageError(f"firmware {self.elf} does not exist")
+        self._deadline = time.monotonic() + self.timeout
+        for _attempt in range(3):  # the free port can be taken between probe and bind
+            tcp_port = _free_port()
+            self.proc = subprocess.Popen(self.command(tcp_port), stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            self.port = self._connect(tcp_port)
+            if self.port is not None:
+                return
+            self._kill()
+        raise EmulatorError(f"QEMU {self.board.qemu.machine} did not start: {self._qemu_log()}")
+
+    def _connect(self, tcp_port: int) -> serial.SerialBase | None:
+        until = min(self._deadline, time.monotonic() + CONNECT_SECONDS)
+        while time.monotonic() < until:
+            if self.proc.poll() is not None:
+                return None
+            try:
+                return serial.serial_for_url(f"socket://127.0.0.1:{tcp_port}", timeout=0.05)
+            except serial.SerialException:
+                time.sleep(0.02)
+        return None
+
+    def read_until_exit(self, on_data=None) -> QemuResult:
+        """Read the serial output until QEMU exits; `on_data(bytes)` sees it as it comes."""
+        start = time.monotonic()
+        chunks: list[bytes] = []
+        while True:
+            data = self._read_some()
+            if data:
+                chunks.append(data)
+                if on_data:
+                    on_data(data)
+            elif self.proc.poll() is not None:
+                break
+            if time.monotonic() > self._deadline:
+                self._timeout("".join(c.decode("utf-8", "replace") for c in chunks))
+        code = self.proc.wait()
+        return QemuResult(code, b"".join(chunks), time.monotonic() - start)
+
+    def _read_some(self) -> bytes:
+        # pyserial's socket:// read(n) discards what it already received in that call
+        # when the peer closes mid-call (QEMU exiting), so take only what is pending:
+        # one byte with the timeout, then whatever `in_waiting` says is there.
+        got = bytearray()
+        try:
+            got += self.port.read(1)
+            while got and self.port.in_waiting:
+                got += self.port.read(self.port.in_waiting)
+        except serial.SerialException:
+            # QEMU closed the socket (it exited): nothing more will come.
+            time.sleep(0.01)
+        return bytes(got)
+
+    def _timeout(self, output: str) -> None:
+        self._kill()
+        last = output.strip().splitlines()[-1:] or ["(no serial output)"]
+        raise EmulatorError(
+            f"QEMU {self.board.qemu.machine} running {self.elf.name} did not finish within "
+            f"{self.timeout:g} s; killed it (last serial line: {last[0]!r})")
+
+    def _qemu_log(self) -> str:
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace").strip()
+        return text.splitlines()[-1] if text else "no output"
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+    def close(self) -> None:
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+        self._kill()
+        self._log.close()
+
+
+def run_to_exit(board: Board, elf: Path, *, timeout: float = 60.0,
+                extra_args: tuple[str, ...] = (), on_data=None) -> QemuResult:
+    """Run `elf` on `board` under QEMU until it exits; return status and serial output."""
+    with QemuSession(board, elf, timeout=timeout, extra_args=extra_args) as s:
+        return s.read_until_exit(on_data)
