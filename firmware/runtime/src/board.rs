@@ -32,6 +32,15 @@ pub trait Board {
 
     /// End the run with a status the host can read (emulator exit status on QEMU).
     fn exit(code: i32) -> !;
+
+    /// Wait cheaply for another core's `signal` (Cortex-M: WFE). May return spuriously:
+    /// callers re-check their condition.
+    fn wait_for_signal() {
+        core::hint::spin_loop();
+    }
+
+    /// Wake cores waiting in `wait_for_signal` (Cortex-M: SEV).
+    fn signal() {}
 }
 
 /// `core::fmt::Write` over a board's serial link, for `write!` without a heap.

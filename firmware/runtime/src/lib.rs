@@ -7,5 +7,6 @@
 #![no_std]
 
 pub mod board;
+pub mod executor;
 pub mod hello;
 pub mod protocol;

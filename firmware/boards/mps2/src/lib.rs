@@ -21,7 +21,7 @@ const INITSVTOR1: *mut u32 = 0x5002_1114 as *mut u32;
 const CPUWAIT: *mut u32 = 0x5002_1118 as *mut u32;
 /// SSE-200 per-core CPU_IDENTITY register: reads as the index of the core reading it.
 const CPU_IDENTITY: *const u32 = 0x4001_F000 as *const u32;
-/// CMSDK APB TIMER0 (secure), clocked at the 25 MHz system clock; a down-counter.
+/// CMSDK APB TIMER0 (secure), clocked at the 20 MHz system clock; a down-counter.
 const TIMER0_CTRL: *mut u32 = 0x5000_0000 as *mut u32;
 const TIMER0_VALUE: *const u32 = 0x5000_0004 as *const u32;
 const TIMER0_RELOAD: *mut u32 = 0x5000_0008 as *mut u32;
@@ -45,7 +45,8 @@ pub struct Mps2An521;
 impl Board for Mps2An521 {
     const NAME: &'static str = "qemu-an521";
     const CORES: usize = 2;
-    const COUNTER_HZ: u32 = 25_000_000;
+    /// TIMER0 runs at the AN521 system clock, 20 MHz.
+    const COUNTER_HZ: u32 = 20_000_000;
 
     fn core_id() -> usize {
         // SAFETY: the SSE-200 CPU_IDENTITY block is private to each core and read-only.
@@ -76,6 +77,15 @@ impl Board for Mps2An521 {
     fn counter() -> u32 {
         // SAFETY: TIMER0 registers are always mapped; the timer is started by `init`.
         !unsafe { core::ptr::read_volatile(TIMER0_VALUE) }
+    }
+
+    fn wait_for_signal() {
+        cortex_m::asm::wfe();
+    }
+
+    fn signal() {
+        cortex_m::asm::dsb();
+        cortex_m::asm::sev();
     }
 
     fn exit(code: i32) -> ! {
