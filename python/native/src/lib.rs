@@ -1,5 +1,14 @@
 //! The `arielml._native` Python module: the same kernels the firmware runs, for host checks.
+//!
+//! Arrays cross the boundary as `bytes` (numpy's `tobytes()`, native endianness) and small
+//! per-channel tables as lists; `arielml.kernels` hides this behind numpy in, numpy out.
+//! Every kernel takes an optional tile and an optional initial output so Python can
+//! assemble one output from several tiles exactly as cores would.
 use pyo3::prelude::*;
+
+mod bind_act;
+mod bind_conv;
+mod bind_misc;
 
 /// Version of the native kernels, so Python can check it loaded the extension it was built with.
 #[pyfunction]
@@ -10,5 +19,8 @@ fn version() -> &'static str {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    bind_conv::register(m)?;
+    bind_misc::register(m)?;
+    bind_act::register(m)?;
     Ok(())
 }

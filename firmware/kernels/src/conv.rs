@@ -1,0 +1,173 @@
+//! CONV_2D: int8 per-channel (TFLM `ConvPerChannel`) and float32, with grouped filters.
+use crate::requant::requantize_acc;
+use crate::tile::{Tile, Window2d};
+
+/// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
+/// `output_offset = output_zero_point`; `act_min..=act_max` is the fused activation clamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dParams {
+    pub window: Window2d,
+    pub input_offset: i32,
+    pub output_offset: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+/// Per-output-channel requantization (a per-tensor scale is just a repeated entry).
+#[derive(Clone, Copy, Debug)]
+pub struct PerChannel<'a> {
+    pub multiplier: &'a [i32],
+    pub shift: &'a [i32],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv2dF32Params {
+    pub window: Window2d,
+    pub act_min: f32,
+    pub act_max: f32,
+}
+
+/// Input channel of filter channel `ic` for output channel `oc` when filters are grouped
+/// (filter depth smaller than input depth).
+#[inline]
+fn group_base(w: &Window2d, oc: usize) -> usize {
+    let groups = w.input.c / w.filter.c.max(1);
+    let per_group = (w.output.c / groups.max(1)).max(1);
+    (oc / per_group) * w.filter.c
+}
+
+/// Computes the `tile` part of `output` (NHWC); filter is OHWI, bias one i32 per channel.
+pub fn conv2d_s8(
+    p: &Conv2dParams,
+    q: PerChannel<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    output: &mut [i8],
+    tile: &Tile,
+) {
+    let w = &p.window;
+    let (rows, chans) = tile.clip(w.output.h, w.output.c);
+    for b in 0..w.output.n {
+        for oy in rows.clone() {
+            for ox in 0..w.output.w {
+                for oc in chans.clone() {
+                    let mut acc = conv_acc_s8(w, p.input_offset, input, filter, b, oy, ox, oc);
+                    if let Some(bias) = bias {
+                        acc = acc.wrapping_add(bias[oc]);
+                    }
+                    output[w.output.offset(b, oy, ox, oc)] = requantize_acc(
+                        acc, q.multiplier[oc], q.shift[oc], p.output_offset, p.act_min, p.act_max,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Accumulates in TFLM's order (ky, kx, ic); int32 wraps only for invalid models.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn conv_acc_s8(w: &Window2d, in_off: i32, input: &[i8], filter: &[i8], b: usize, oy: usize, ox: usize, oc: usize) -> i32 {
+    let depth = w.filter.c;
+    let base = group_base(w, oc);
+    let mut acc: i32 = 0;
+    for ky in 0..w.filter.h {
+        let Some(iy) = w.in_y(oy, ky) else { continue };
+        for kx in 0..w.filter.w {
+            let Some(ix) = w.in_x(ox, kx) else { continue };
+            let i0 = w.input.offset(b, iy, ix, base);
+            let f0 = w.filter.offset(oc, ky, kx, 0);
+            for (x, f) in input[i0..i0 + depth].iter().zip(&filter[f0..f0 + depth]) {
+                acc = acc.wrapping_add((*f as i32) * (*x as i32 + in_off));
+            }
+        }
+    }
+    acc
+}
+
+/// float32 CONV_2D, summing in TFLM's order so results match it bit for bit on hosts
+/// without fused multiply-add.
+pub fn conv2d_f32(
+    p: &Conv2dF32Params,
+    input: &[f32],
+    filter: &[f32],
+    bias: Option<&[f32]>,
+    output: &mut [f32],
+    tile: &Tile,
+) {
+    let w = &p.window;
+    let (rows, chans) = tile.clip(w.output.h, w.output.c);
+    let depth = w.filter.c;
+    for b in 0..w.output.n {
+        for oy in rows.clone() {
+            for ox in 0..w.output.w {
+                for oc in chans.clone() {
+                    let base = group_base(w, oc);
+                    let mut total = 0.0f32;
+                    for ky in 0..w.filter.h {
+                        let Some(iy) = w.in_y(oy, ky) else { continue };
+                        for kx in 0..w.filter.w {
+                            let Some(ix) = w.in_x(ox, kx) else { continue };
+                            let i0 = w.input.offset(b, iy, ix, base);
+                            let f0 = w.filter.offset(oc, ky, kx, 0);
+                            for ic in 0..depth {
+                                total += input[i0 + ic] * filter[f0 + ic];
+                            }
+                        }
+                    }
+                    let v = total + bias.map_or(0.0, |bb| bb[oc]);
+                    output[w.output.offset(b, oy, ox, oc)] = v.max(p.act_min).min(p.act_max);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tile::Shape4;
+
+    fn window(stride: usize, pad: usize) -> Window2d {
+        Window2d {
+            input: Shape4::new(1, 3, 3, 1),
+            filter: Shape4::new(2, 2, 2, 1),
+            output: Shape4::new(1, 2, 2, 2),
+            stride_h: stride, stride_w: stride, dilation_h: 1, dilation_w: 1,
+            pad_top: pad, pad_left: pad,
+        }
+    }
+
+    #[test]
+    fn hand_checked_3x3_by_2x2() {
+        // input 1..9, filter0 all ones, filter1 = [1,0,0,-1]; multiplier 0.5, zero offsets.
+        let input: [i8; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let filter: [i8; 8] = [1, 1, 1, 1, 1, 0, 0, -1];
+        let p = Conv2dParams { window: window(1, 0), input_offset: 0, output_offset: 0, act_min: -128, act_max: 127 };
+        let q = PerChannel { multiplier: &[1 << 30, 1 << 30], shift: &[0, 1] };
+        let mut out = [0i8; 8];
+        conv2d_s8(&p, q, &input, &filter, Some(&[1, 0]), &mut out, &Tile::full(p.window.output));
+        // ch0: (sum window + 1) / 2 rounded; ch1: (a - d) * 0.5 * 2 = -4 everywhere
+        assert_eq!(out, [7, -4, 9, -4, 13, -4, 15, -4]);
+    }
+
+    #[test]
+    fn tiles_match_full() {
+        let input: [i8; 9] = [1, -2, 3, -4, 5, -6, 7, -8, 9];
+        let filter: [i8; 8] = [3, 1, -1, 2, 1, 0, 0, -1];
+        let p = Conv2dParams { window: window(1, 1), input_offset: 3, output_offset: -5, act_min: -20, act_max: 100 };
+        let mut p2 = p;
+        p2.window.output = Shape4::new(1, 4, 4, 2);
+        let q = PerChannel { multiplier: &[1 << 30, 3 << 29], shift: &[1, -1] };
+        let mut full = [0i8; 32];
+        conv2d_s8(&p2, q, &input, &filter, None, &mut full, &Tile::full(p2.window.output));
+        for split in 1..4 {
+            let mut t = [0i8; 32];
+            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(0..split, 0..1));
+            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(0..split, 1..2));
+            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(split..4, 0..2));
+            assert_eq!(t, full);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! ADD, SUB and MUL: int8 (TFLM's rescale-to-common-scale scheme) and float32, with
+//! NumPy-style broadcasting over up to four dimensions.
+use crate::requant::{
+    multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_exp,
+};
+use crate::tile::{Shape4, Tile};
+
+/// Shapes of a binary op; an input dim of size 1 broadcasts against the output dim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BinaryShapes {
+    pub input1: Shape4,
+    pub input2: Shape4,
+    pub output: Shape4,
+}
+
+/// TFLM's `ArithmeticParams` for int8 ADD/SUB (all fields) and MUL (offsets, output
+/// multiplier and clamp only). `input*_offset` is the negated zero point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ArithmeticParams {
+    pub input1_offset: i32,
+    pub input2_offset: i32,
+    pub output_offset: i32,
+    pub left_shift: i32,
+    pub input1_multiplier: i32,
+    pub input1_shift: i32,
+    pub input2_multiplier: i32,
+    pub input2_shift: i32,
+    pub output_multiplier: i32,
+    pub output_shift: i32,
+    pub act_min: i32,
+    pub act_max: i32,
+}
+
+#[inline]
+fn bcast(s: &Shape4, n: usize, h: usize, w: usize, c: usize) -> usize {
+    let pick = |dim: usize, i: usize| if dim == 1 { 0 } else { i };
+    s.offset(pick(s.n, n), pick(s.h, h), pick(s.w, w), pick(s.c, c))
+}
+
+/// Applies `f` to every output element of the tile (rows = dim 1, channels = dim 3).
+#[inline]
+fn binary_tiled<T: Copy, U>(s: &BinaryShapes, a: &[T], b: &[T], out: &mut [U], tile: &Tile, f: impl Fn(T, T) -> U) {
+    let o = &s.output;
+    let (rows, chans) = tile.clip(o.h, o.c);
+    for n in 0..o.n {
+        for h in rows.clone() {
+            for w in 0..o.w {
+                for c in chans.clone() {
+                    let x = a[bcast(&s.input1, n, h, w, c)];
+                    let y = b[bcast(&s.input2, n, h, w, c)];
+                    out[o.offset(n, h, w, c)] = f(x, y);
+                }
+            }
+        }
+    }
+}
+
+/// Both inputs brought to a common scale with 20 bits of headroom (TFLM's `AddFunc`).
+#[inline]
+fn rescaled(p: &ArithmeticParams, x: i8, y: i8) -> (i32, i32) {
+    let a = (p.input1_offset + x as i32) * (1 << p.left_shift);
+    let b = (p.input2_offset + y as i32) * (1 << p.left_shift);
+    (mbqm_exp(a, p.input1_multiplier, p.input1_shift), mbqm_exp(b, p.input2_multiplier, p.input2_shift))
+}
+
+#[inline]
+fn finish(p: &ArithmeticParams, raw: i32) -> i8 {
+    let v = mbqm_exp(raw, p.output_multiplier, p.output_shift) + p.output_offset;
+    v.max(p.act_min).min(p.act_max) as i8
+}
+
+pub fn add_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| {
+        let (u, v) = rescaled(p, x, y);
+        finish(p, u.wrapping_add(v))
+    });
+}
+
+pub fn sub_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| {
+        let (u, v) = rescaled(p, x, y);
+        finish(p, u.wrapping_sub(v))
+    });
+}
+
+/// int8 MUL: one requantization of the product of the offset inputs.
+pub fn mul_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| {
+        let prod = (p.input1_offset + x as i32) * (p.input2_offset + y as i32);
+        let v = p.output_offset + multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift);
+        v.max(p.act_min).min(p.act_max) as i8
+    });
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BinaryF32 {
+    Add,
+    Sub,
+    Mul,
+}
+
+pub fn binary_f32(
+    op: BinaryF32,
+    act: (f32, f32),
+    s: &BinaryShapes,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    tile: &Tile,
+) {
+    let clamp = |v: f32| v.max(act.0).min(act.1);
+    match op {
+        BinaryF32::Add => binary_tiled(s, a, b, out, tile, |x, y| clamp(x + y)),
+        BinaryF32::Sub => binary_tiled(s, a, b, out, tile, |x, y| clamp(x - y)),
+        BinaryF32::Mul => binary_tiled(s, a, b, out, tile, |x, y| clamp(x * y)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_same_scale_broadcast_channel() {
+        // Both inputs and output scale s: multipliers 0.5 (s / 2s), output 2s/(2^20 s).
+        let p = ArithmeticParams {
+            input1_offset: 0, input2_offset: 0, output_offset: 0, left_shift: 20,
+            input1_multiplier: 1 << 30, input1_shift: 0, input2_multiplier: 1 << 30, input2_shift: 0,
+            output_multiplier: 1 << 30, output_shift: -18, act_min: -128, act_max: 127,
+        };
+        let s = BinaryShapes {
+            input1: Shape4::new(1, 2, 1, 2), input2: Shape4::new(1, 1, 1, 2), output: Shape4::new(1, 2, 1, 2),
+        };
+        let mut out = [0i8; 4];
+        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], &mut out, &Tile::new(0..2, 0..2));
+        assert_eq!(out, [11, -18, 110, -120]);
+        let mut t = [0i8; 4];
+        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], &mut t, &Tile::new(1..2, 0..2));
+        assert_eq!(t, [0, 0, 110, -120]);
+    }
+}

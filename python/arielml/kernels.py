@@ -1,0 +1,185 @@
+"""numpy wrappers over the native kernels (`arielml._native`): the device's code, on the host.
+
+Every function takes numpy arrays and returns a new numpy array. `tile` is
+(row_start, row_end, channel_start, channel_end) of the output; with `out` given, only
+the tile's elements of a copy of `out` are recomputed, so callers can assemble an output
+from tiles exactly as several cores would.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from arielml import _native
+
+Tile = Optional[tuple[int, int, int, int]]
+INT8_RANGE = (-128, 127)
+
+
+def window_geometry(padding: str, in_hw, filter_hw, stride, dilation=(1, 1)):
+    """TFLM's output size and (top, left) padding for SAME or VALID."""
+    out, pad = [], []
+    for i, f, s, d in zip(in_hw, filter_hw, stride, dilation):
+        eff = (f - 1) * d + 1
+        o = (i + s - 1) // s if padding == "SAME" else (i + s - eff) // s
+        out.append(o)
+        pad.append(max(0, (o - 1) * s + eff - i) // 2)
+    return tuple(out), tuple(pad)
+
+
+def _i8(a) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.int8).tobytes()
+
+
+def _f32(a) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
+
+
+def _ints(a) -> list[int]:
+    return [int(v) for v in np.asarray(a).reshape(-1)]
+
+
+def _shape4(shape: Sequence[int]) -> list[int]:
+    shape = list(shape)
+    if len(shape) > 4:
+        raise ValueError(f"at most 4 dimensions, got {shape}")
+    return [1] * (4 - len(shape)) + shape
+
+
+def _out(out, dtype):
+    return None if out is None else np.ascontiguousarray(out, dtype=dtype).tobytes()
+
+
+def _conv_like_s8(kind, x, w, bias, mult, shift, out_hw, stride, dilation, pad, input_offset,
+                  output_offset, act, depth_multiplier, tile, out, out_c):
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], out_c]
+    raw = _native.conv2d_s8(kind, _i8(x), list(x.shape), _i8(w), list(w.shape),
+                            None if bias is None else _ints(bias), _ints(mult), _ints(shift),
+                            out_shape, tuple(stride), tuple(dilation), tuple(pad), int(input_offset),
+                            int(output_offset), int(act[0]), int(act[1]), depth_multiplier, tile,
+                            _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
+
+
+def conv2d_s8(x, w, bias, mult, shift, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0),
+              input_offset=0, output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
+    """x NHWC int8, w OHWI int8, bias int32[O] or None; mult/shift int32[O]."""
+    return _conv_like_s8("conv", x, w, bias, mult, shift, out_hw, stride, dilation, pad,
+                         input_offset, output_offset, act, 1, tile, out, w.shape[0])
+
+
+def depthwise_conv2d_s8(x, w, bias, mult, shift, *, out_hw, depth_multiplier=1, stride=(1, 1),
+                        dilation=(1, 1), pad=(0, 0), input_offset=0, output_offset=0,
+                        act=INT8_RANGE, tile: Tile = None, out=None):
+    """w is (1, kh, kw, C * depth_multiplier)."""
+    return _conv_like_s8("depthwise", x, w, bias, mult, shift, out_hw, stride, dilation, pad,
+                         input_offset, output_offset, act, depth_multiplier, tile, out, w.shape[3])
+
+
+def conv2d_f32(x, w, bias, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0),
+               act=(-np.inf, np.inf), depthwise=False, depth_multiplier=1, tile: Tile = None,
+               out=None):
+    out_c = w.shape[3] if depthwise else w.shape[0]
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], out_c]
+    raw = _native.conv2d_f32("depthwise" if depthwise else "conv", _f32(x), list(x.shape), _f32(w),
+                             list(w.shape), None if bias is None else _f32(bias), out_shape,
+                             tuple(stride), tuple(dilation), tuple(pad), float(act[0]),
+                             float(act[1]), depth_multiplier, tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(out_shape).copy()
+
+
+def fully_connected_s8(x, w, bias, mult, shift, *, input_offset=0, filter_offset=0,
+                       output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
+    """x (batches, depth), w (units, depth); mult/shift one entry per unit."""
+    b, d = x.shape
+    u = w.shape[0]
+    raw = _native.fully_connected_s8(_i8(x), _i8(w), None if bias is None else _ints(bias),
+                                     _ints(mult), _ints(shift), b, d, u, int(input_offset),
+                                     int(filter_offset), int(output_offset), int(act[0]),
+                                     int(act[1]), tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(b, u).copy()
+
+
+def fully_connected_f32(x, w, bias, *, act=(-np.inf, np.inf), tile: Tile = None, out=None):
+    b, d = x.shape
+    u = w.shape[0]
+    raw = _native.fully_connected_f32(_f32(x), _f32(w), None if bias is None else _f32(bias),
+                                      b, d, u, float(act[0]), float(act[1]), tile,
+                                      _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(b, u).copy()
+
+
+def pool(kind: str, x, *, filter_hw, out_hw, stride=(1, 1), pad=(0, 0), act=None,
+         tile: Tile = None, out=None):
+    """kind "avg" or "max"; int8 or float32 by x's dtype."""
+    is_int = x.dtype == np.int8
+    if act is None:
+        act = INT8_RANGE if is_int else (-np.inf, np.inf)
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], x.shape[3]]
+    dt = np.int8 if is_int else np.float32
+    raw = _native.pool(kind, "int8" if is_int else "float32", _i8(x) if is_int else _f32(x),
+                       list(x.shape), tuple(filter_hw), out_shape, tuple(stride), tuple(pad),
+                       float(act[0]), float(act[1]), tile, _out(out, dt))
+    return np.frombuffer(raw, dt).reshape(out_shape).copy()
+
+
+def _binary_shapes(a, b):
+    out = np.broadcast_shapes(a.shape, b.shape)
+    return _shape4(a.shape), _shape4(b.shape), _shape4(out), out
+
+
+def binary_s8(op: str, a, b, params: dict, *, act=INT8_RANGE, tile: Tile = None, out=None):
+    """ADD/SUB/MUL int8. `params` holds input{1,2}_offset, output_offset and the
+    multipliers of `arielml.quant.add_params`/`mul_params` (missing ones default to 0)."""
+    sa, sb, so, out_shape = _binary_shapes(a, b)
+    keys = ["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
+            "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
+            "output_shift"]
+    flat = [int(params.get(k, 0)) for k in keys] + [int(act[0]), int(act[1])]
+    raw = _native.binary_s8(op, _i8(a), sa, _i8(b), sb, so, flat, tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
+
+
+def binary_f32(op: str, a, b, *, act=(-np.inf, np.inf), tile: Tile = None, out=None):
+    sa, sb, so, out_shape = _binary_shapes(a, b)
+    raw = _native.binary_f32(op, _f32(a), sa, _f32(b), sb, so, float(act[0]), float(act[1]),
+                             tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(out_shape).copy()
+
+
+def softmax_s8(x, *, input_multiplier, input_left_shift, diff_min, tile: Tile = None, out=None):
+    """Softmax over the last axis; a tile's rows index the flattened leading axes."""
+    depth = x.shape[-1]
+    rows = x.size // depth
+    raw = _native.softmax_s8(_i8(x), rows, depth, int(input_multiplier), int(input_left_shift),
+                             int(diff_min), tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
+
+
+def softmax_f32(x, *, beta=1.0, tile: Tile = None, out=None):
+    depth = x.shape[-1]
+    raw = _native.softmax_f32(_f32(x), x.size // depth, depth, float(beta), tile,
+                              _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
+
+
+def unary_s8(op: str, x, params: Sequence[int], *, tile: Tile = None, out=None):
+    """logistic / tanh / leaky_relu / requantize; params from the matching arielml.quant
+    function (`sigmoid_params`, `leaky_relu_params`, `requantize_op_params`)."""
+    raw = _native.unary_s8(op, _i8(x), _shape4(x.shape), [int(v) for v in params], tile,
+                           _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
+
+
+def quantize_f32_s8(x, scale: float, zero_point: int, *, tile: Tile = None, out=None):
+    raw = _native.quantize_f32_s8(_f32(x), _shape4(x.shape), float(np.float32(scale)),
+                                  int(zero_point), tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
+
+
+def dequantize_s8_f32(x, scale: float, zero_point: int, *, tile: Tile = None, out=None):
+    raw = _native.dequantize_s8_f32(_i8(x), _shape4(x.shape), float(np.float32(scale)),
+                                    int(zero_point), tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
