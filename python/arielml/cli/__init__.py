@@ -29,11 +29,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd
+    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd, inspect_cmd
 
     cli.add_command(boards_cmd.boards)
     cli.add_command(doctor_cmd.doctor)
     cli.add_command(hello_cmd.hello)
+    cli.add_command(inspect_cmd.inspect)
 
 
 _register()

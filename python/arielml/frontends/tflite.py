@@ -1,0 +1,179 @@
+"""TFLite frontend: .tflite flatbuffer -> IR Graph.
+
+One registry (REGISTRY below) maps each builtin opcode to a converter; converters live by
+family in tflite_conv.py, tflite_elementwise.py and tflite_shape.py. Anything the registry
+does not know is collected first and refused in one message listing every such op.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import numpy as np
+from tflite.BuiltinOperator import BuiltinOperator as B
+
+from arielml.errors import UsageError
+from arielml.frontends import tflite_conv as conv
+from arielml.frontends import tflite_elementwise as elt
+from arielml.frontends import tflite_shape as shp
+from arielml.frontends.common import UnsupportedOps, printable
+from arielml.frontends.tflite_ctx import Ctx
+from arielml.frontends.tflite_reader import RawModel, RawTensor, read_model
+from arielml.ir import DType, Graph, Quant, Tensor, TensorType, VerifyError, verify
+
+REGISTRY = {
+    B.CONV_2D: conv.conv_2d,
+    B.DEPTHWISE_CONV_2D: conv.depthwise_conv_2d,
+    B.FULLY_CONNECTED: conv.fully_connected,
+    B.AVERAGE_POOL_2D: conv.average_pool_2d,
+    B.MAX_POOL_2D: conv.max_pool_2d,
+    B.ADD: elt.add,
+    B.SUB: elt.sub,
+    B.MUL: elt.mul,
+    B.QUANTIZE: elt.quantize,
+    B.DEQUANTIZE: elt.dequantize,
+    B.LOGISTIC: elt.logistic,
+    B.TANH: elt.tanh,
+    B.RELU: elt.relu,
+    B.RELU6: elt.relu6,
+    B.RELU_N1_TO_1: elt.relu_n1_to_1,
+    B.LEAKY_RELU: elt.leaky_relu,
+    B.HARD_SWISH: elt.hard_swish,
+    B.SOFTMAX: elt.softmax,
+    B.CONCATENATION: shp.concatenation,
+    B.PAD: shp.pad,
+    B.PADV2: shp.pad,
+    B.MEAN: shp.mean,
+    B.RESHAPE: shp.reshape,
+    B.SQUEEZE: shp.squeeze,
+    B.EXPAND_DIMS: shp.expand_dims,
+    B.STRIDED_SLICE: shp.strided_slice,
+    B.SPLIT: shp.split,
+    B.SPLIT_V: shp.split_v,
+    B.TRANSPOSE: shp.transpose,
+    B.PACK: shp.pack,
+    B.SHAPE: shp.shape,
+}
+
+# Control flow means more than one subgraph; refused with a precise message.
+_CONTROL_FLOW = {B.WHILE, B.IF, B.CALL_ONCE, getattr(B, "CALL", -1)}
+
+_DTYPES = {0: DType.FLOAT32, 2: DType.INT32, 3: DType.UINT8, 4: DType.INT64, 6: DType.BOOL,
+           7: DType.INT16, 9: DType.INT8}
+_OP_NAMES = {v: k for k, v in vars(B).items() if not k.startswith("_")}
+
+
+def opcode_name(code: int, custom: str | None = None) -> str:
+    if custom is not None and code == B.CUSTOM:
+        return f"CUSTOM({printable(custom)})"
+    return _OP_NAMES.get(code, f"opcode {code}")
+
+
+def _check_supported(raw: RawModel) -> None:
+    counts = collections.Counter(opcode_name(op.code, op.custom) for op in raw.ops
+                                 if op.code not in REGISTRY)
+    flow = sorted({opcode_name(op.code) for op in raw.ops if op.code in _CONTROL_FLOW})
+    if flow or raw.num_subgraphs > 1:
+        raise UsageError(f"{raw.path}: control flow is not supported ({raw.num_subgraphs} "
+                         f"subgraphs{', ops ' + ', '.join(flow) if flow else ''})")
+    if counts:
+        raise UnsupportedOps(raw.path, counts)
+
+
+def _tensor_type(raw: RawModel, t: RawTensor) -> TensorType:
+    dtype = _DTYPES.get(t.type)
+    if dtype is None:
+        raise UsageError(f"{raw.path}: tensor {t.name!r} has unsupported type code {t.type}")
+    if t.sparse:
+        raise UsageError(f"{raw.path}: tensor {t.name!r} is sparse (not supported)")
+    if t.signature is not None and any(d < 0 for d in t.signature[1:]):
+        raise UsageError(f"{raw.path}: tensor {t.name!r} has a dynamic shape "
+                         f"{list(t.signature)} (only the batch dim may be -1)")
+    quant = None
+    if t.quant is not None:
+        q = t.quant
+        if len(q.zero_point) != len(q.scale):
+            raise UsageError(f"{raw.path}: tensor {t.name!r} has {len(q.scale)} scales "
+                             f"but {len(q.zero_point)} zero points")
+        axis = q.axis if len(q.scale) > 1 else None
+        quant = Quant(tuple(float(s) for s in q.scale), tuple(int(z) for z in q.zero_point), axis)
+    return TensorType(tuple(t.shape), dtype, quant)
+
+
+def _tensors(raw: RawModel) -> dict[int, Tensor]:
+    result, seen = {}, set()
+    for t in raw.tensors:
+        ttype = _tensor_type(raw, t)
+        # Converters join fused names with ';': the first part is the readable one.
+        name = t.name.split(";")[0] or f"t{t.index}"
+        if name in seen:
+            name = f"{name}#{t.index}"
+        seen.add(name)
+        data = None
+        blob = raw.buffers.get(t.buffer)
+        if blob is not None:
+            want = ttype.nbytes
+            if len(blob) != want:
+                raise UsageError(f"{raw.path}: tensor {name!r} holds {len(blob)} bytes, "
+                                 f"its type {ttype} needs {want}")
+            data = np.frombuffer(blob, dtype=ttype.dtype.numpy).reshape(ttype.shape).copy()
+        result[t.index] = Tensor(name, ttype, data, source_index=t.index)
+    return result
+
+
+def _index_check(raw: RawModel) -> None:
+    n = len(raw.tensors)
+    for op in raw.ops:
+        for i in op.inputs + op.outputs:
+            if not -1 <= i < n:
+                raise UsageError(f"{raw.path}: corrupt model: op {op.index} refers to tensor {i}")
+    for i in raw.inputs + raw.outputs:
+        if not 0 <= i < n:
+            raise UsageError(f"{raw.path}: corrupt model: graph refers to tensor {i}")
+
+
+def _check_hybrid(raw: RawModel, tensors: dict[int, Tensor]) -> None:
+    """Dynamic-range ("hybrid") models: int8 weights with float activations. Their kernels
+    quantize activations at run time, which has no bit-exact int8 or float equivalent."""
+    counts = collections.Counter()
+    for op in raw.ops:
+        ins = [tensors[i] for i in op.inputs[:2] if i >= 0]
+        if (len(ins) == 2 and ins[0].dtype is DType.FLOAT32 and ins[1].is_const
+                and ins[1].dtype in (DType.INT8, DType.UINT8)):
+            counts[opcode_name(op.code)] += 1
+    if counts:
+        listing = ", ".join(f"{name} x{n}" for name, n in sorted(counts.items()))
+        raise UsageError(f"{raw.path}: hybrid (dynamic-range) quantization is not supported: "
+                         f"{listing} take int8 weights with float32 activations; export the "
+                         "model fully int8 or fully float32")
+
+
+def convert(raw: RawModel) -> Graph:
+    _check_supported(raw)
+    _index_check(raw)
+    tensors = _tensors(raw)
+    _check_hybrid(raw, tensors)
+    ctx_tensors = {t.name: t for t in tensors.values()}
+    ops = []
+    for rop in raw.ops:
+        ctx = Ctx(raw, rop, tensors, ctx_tensors, opcode_name(rop.code))
+        ops.extend(REGISTRY[rop.code](ctx))
+    graph = Graph(ctx_tensors, [], [tensors[i].name for i in raw.inputs],
+                  [tensors[i].name for i in raw.outputs], Path(raw.path).stem, raw.path)
+    graph = graph.replace(ops=ops)
+    try:
+        return verify(graph)
+    except VerifyError as e:
+        raise UsageError(f"{raw.path}: invalid model: {e}") from None
+
+
+def load_tflite(path: str | Path, data: bytes | None = None) -> Graph:
+    """Read and convert a .tflite file (or its bytes) to a verified IR graph."""
+    path = str(path)
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    return convert(read_model(data, path))

@@ -1,0 +1,73 @@
+"""TFLite converters for elementwise ops: ADD/SUB/MUL, activations, SOFTMAX,
+QUANTIZE/DEQUANTIZE."""
+
+from __future__ import annotations
+
+from arielml.frontends.tflite_ctx import Ctx
+from arielml.ir import BinaryAttrs, ClampAttrs, LeakyReluAttrs, Op, OpKind, SoftmaxAttrs
+
+
+def _binary(ctx: Ctx, kind: OpKind, options: str) -> list[Op]:
+    o = ctx.options(options, "FusedActivationFunction")
+    attrs = BinaryAttrs(ctx.clamp(o["FusedActivationFunction"]))
+    return [Op(kind, ctx.data_inputs(2), ctx.outputs(), attrs)]
+
+
+def add(ctx: Ctx) -> list[Op]:
+    return _binary(ctx, OpKind.ADD, "AddOptions")
+
+
+def sub(ctx: Ctx) -> list[Op]:
+    return _binary(ctx, OpKind.SUB, "SubOptions")
+
+
+def mul(ctx: Ctx) -> list[Op]:
+    return _binary(ctx, OpKind.MUL, "MulOptions")
+
+
+def _unary(ctx: Ctx, kind: OpKind, attrs=None) -> list[Op]:
+    if attrs is None:
+        return [Op(kind, ctx.data_inputs(1), ctx.outputs())]
+    return [Op(kind, ctx.data_inputs(1), ctx.outputs(), attrs)]
+
+
+def quantize(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.QUANTIZE)
+
+
+def dequantize(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.DEQUANTIZE)
+
+
+def logistic(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.LOGISTIC)
+
+
+def tanh(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.TANH)
+
+
+def hard_swish(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.HARD_SWISH)
+
+
+def relu(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.RELU, ClampAttrs((0.0, float("inf"))))
+
+
+def relu6(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.RELU6, ClampAttrs((0.0, 6.0)))
+
+
+def relu_n1_to_1(ctx: Ctx) -> list[Op]:
+    return _unary(ctx, OpKind.CLIP, ClampAttrs((-1.0, 1.0)))
+
+
+def leaky_relu(ctx: Ctx) -> list[Op]:
+    o = ctx.options("LeakyReluOptions", "Alpha")
+    return _unary(ctx, OpKind.LEAKY_RELU, LeakyReluAttrs(float(o["Alpha"])))
+
+
+def softmax(ctx: Ctx) -> list[Op]:
+    o = ctx.options("SoftmaxOptions", "Beta")
+    return _unary(ctx, OpKind.SOFTMAX, SoftmaxAttrs(float(o["Beta"])))
