@@ -1,0 +1,44 @@
+"""Lowering: each IR op to one resolved kernel call (see base.Lowered).
+
+One explicit table from op kind to the class that lowers it; an op kind without an
+entry cannot be executed yet, and `lower_graph` names every such op at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from arielml.errors import UsageError
+from arielml.ir import Graph, OpKind
+from arielml.lower.base import HostTile, Lowered, RustCx
+from arielml.lower.elementwise import Binary
+from arielml.lower.fc import FullyConnected
+from arielml.lower.memory import Reshape
+from arielml.lower.softmax import Softmax
+from arielml.lower.window import Conv, Pool
+
+LOWERINGS: dict[OpKind, type[Lowered]] = {
+    OpKind.CONV_2D: Conv,
+    OpKind.DEPTHWISE_CONV_2D: Conv,
+    OpKind.AVERAGE_POOL_2D: Pool,
+    OpKind.MAX_POOL_2D: Pool,
+    OpKind.FULLY_CONNECTED: FullyConnected,
+    OpKind.ADD: Binary,
+    OpKind.SUB: Binary,
+    OpKind.MUL: Binary,
+    OpKind.SOFTMAX: Softmax,
+    OpKind.RESHAPE: Reshape,
+    OpKind.SQUEEZE: Reshape,
+    OpKind.EXPAND_DIMS: Reshape,
+}
+
+
+def lower_graph(g: Graph) -> list[Lowered]:
+    missing = Counter(op.kind.value for op in g.ops if op.kind not in LOWERINGS)
+    if missing:
+        names = ", ".join(f"{k} x{n}" for k, n in sorted(missing.items()))
+        raise UsageError(f"{g.source or g.name}: no kernel yet for: {names}")
+    return [LOWERINGS[op.kind].lower(g, i, op) for i, op in enumerate(g.ops)]
+
+
+__all__ = ["HostTile", "LOWERINGS", "Lowered", "RustCx", "lower_graph"]

@@ -1,0 +1,83 @@
+"""What every lowered op provides.
+
+Lowering turns one IR op into a kernel call with every parameter resolved to integers
+(or floats for float32 ops), computed once. The same record then drives two back ends:
+`host()` calls the Rust kernel through the Python extension (host checks run the
+device's code), and `rust()` emits the call for the generated firmware crate. Keeping
+both in one class per op family means the host path and the firmware cannot disagree
+about parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from arielml.ir import Graph, Op, Tensor
+
+# A tile as the kernels' Python wrappers take it: (row0, row1, channel0, channel1).
+HostTile = tuple[int, int, int, int]
+
+
+class RustCx:
+    """What `Lowered.rust` needs from the code generator (implemented in codegen)."""
+
+    def input(self, tensor: str) -> str:  # expression of type &[T]
+        raise NotImplementedError
+
+    def output(self, tensor: str) -> str:  # expression of type &[Cell<T>] / output slice
+        raise NotImplementedError
+
+    def const(self, key: str, array: np.ndarray) -> str:  # expression of type &'static [T]
+        raise NotImplementedError
+
+    def tile(self, tile: HostTile) -> str:
+        r0, r1, c0, c1 = tile
+        return f"&Tile::new({r0}..{r1}, {c0}..{c1})"
+
+
+@dataclass
+class Lowered:
+    index: int  # op index in the graph
+    op: Op
+    inputs: tuple[str, ...]  # activation tensors read, kernel order
+    output: str
+    out_shape: tuple[int, ...]
+    out_dtype: np.dtype
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def host(self, env: dict[str, np.ndarray], tile: HostTile | None, out: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def rust(self, cx: RustCx, tile: HostTile) -> str:
+        raise NotImplementedError
+
+    def key(self, role: str) -> str:
+        return f"op{self.index}_{role}"
+
+
+def shape4(shape) -> tuple[int, int, int, int]:
+    shape = tuple(int(d) for d in shape)
+    return (1,) * (4 - len(shape)) + shape
+
+
+def shape4_lit(shape) -> str:
+    n, h, w, c = shape4(shape)
+    return f"Shape4::new({n}, {h}, {w}, {c})"
+
+
+def zp(t: Tensor) -> int:
+    return int(t.quant.zero_point[0]) if t.quant is not None else 0
+
+
+def f32_lit(v: float) -> str:
+    if v == float("inf"):
+        return "f32::INFINITY"
+    if v == float("-inf"):
+        return "f32::NEG_INFINITY"
+    return f"{float(np.float32(v))!r}_f32"
+
+
+def tensors(g: Graph, op: Op) -> tuple[list[Tensor], Tensor]:
+    return [g.tensor(n) for n in op.inputs], g.tensor(op.outputs[0])

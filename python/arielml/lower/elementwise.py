@@ -1,0 +1,72 @@
+"""ADD, SUB, MUL (with the broadcasting real models use), int8 and float32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arielml import kernels, quant
+from arielml.ir import DType, Graph, Op, OpKind
+from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
+from arielml.passes.requant import activation_bounds
+
+_FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
+           "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
+
+
+class Binary(Lowered):
+    @classmethod
+    def lower(cls, g: Graph, i: int, op: Op) -> "Binary":
+        (a, b), y = tensors(g, op)
+        me = cls(i, op, (), op.outputs[0], y.shape, y.dtype.numpy)
+        me.name = {OpKind.ADD: "add", OpKind.SUB: "sub", OpKind.MUL: "mul"}[op.kind]
+        me.int8 = a.dtype is DType.INT8
+        me.shapes = (a.shape, b.shape)
+        # A constant operand (a bias-like vector) lives in flash, not in the arena.
+        names = []
+        for role, t, name in (("a", a, op.inputs[0]), ("b", b, op.inputs[1])):
+            if t.is_const:
+                me.consts[role] = t.data
+            else:
+                names.append(name)
+        me.inputs = tuple(names)
+        me.roles = ("a" if a.is_const else op.inputs[0], "b" if b.is_const else op.inputs[1])
+        if me.int8:
+            me.params = cls._int8_params(op, a, b, y)
+            me.act = (me.params.pop("act_min"), me.params.pop("act_max"))
+        else:
+            me.act = op.attrs.clamp
+        return me
+
+    @staticmethod
+    def _int8_params(op: Op, a, b, y) -> dict:
+        base = {"input1_offset": -zp(a), "input2_offset": -zp(b), "output_offset": zp(y)}
+        lo, hi = activation_bounds(op.attrs.clamp, y)
+        if op.kind is OpKind.MUL:
+            m, s = quant.mul_params(a.quant.scale[0], b.quant.scale[0], y.quant.scale[0])
+            return {**base, "output_multiplier": m, "output_shift": s, "act_min": lo, "act_max": hi}
+        # SUB's Prepare divides in float32 where ADD's does not: each has its own formula.
+        fn = quant.sub_params if op.kind is OpKind.SUB else quant.add_params
+        p = fn(a.quant.scale[0], b.quant.scale[0], y.quant.scale[0])
+        return {**base, **p, "act_min": lo, "act_max": hi}
+
+    def _operand(self, env, role: str):
+        return self.consts[role] if role in ("a", "b") else env[role]
+
+    def host(self, env, tile, out):
+        a, b = (self._operand(env, r) for r in self.roles)
+        if self.int8:
+            return kernels.binary_s8(self.name, a, b, self.params, act=self.act, tile=tile, out=out)
+        return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
+
+    def rust(self, cx: RustCx, tile) -> str:
+        ops = [cx.const(self.key(r), self.consts[r]) if r in ("a", "b") else cx.input(r) for r in self.roles]
+        shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
+                  f"output: {shape4_lit(self.out_shape)} }}")
+        data = f"&{shapes}, {ops[0]}, {ops[1]}, {cx.output(self.output)}, {cx.tile(tile)}"
+        if not self.int8:
+            kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
+            return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "
+                    f"{f32_lit(self.act[1])}), {data});")
+        fields = ", ".join(f"{k}: {int(self.params.get(k, 0))}" for k in _FIELDS)
+        return (f"elementwise::{self.name}_s8(&ArithmeticParams {{ {fields}, act_min: {self.act[0]}, "
+                f"act_max: {self.act[1]} }}, {data});")

@@ -1,0 +1,59 @@
+"""FULLY_CONNECTED: input flattened to (batches, depth), filter (units, depth)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arielml import kernels
+from arielml.ir import DType, Graph, Op
+from arielml.lower.base import Lowered, RustCx, f32_lit, tensors, zp
+
+
+class FullyConnected(Lowered):
+    @classmethod
+    def lower(cls, g: Graph, i: int, op: Op) -> "FullyConnected":
+        (x, w, *rest), y = tensors(g, op)
+        me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
+        me.int8 = x.dtype is DType.INT8
+        me.units, me.depth = int(w.shape[0]), int(w.shape[1])
+        me.batches = int(np.prod(x.shape)) // me.depth
+        me.consts["filter"] = w.data
+        if rest:
+            me.consts["bias"] = rest[0].data
+        if me.int8:
+            rq = op.requant
+            me.consts["multiplier"] = np.asarray(rq.multiplier, np.int32)
+            me.consts["shift"] = np.asarray(rq.shift, np.int32)
+            me.offsets = (-zp(x), -zp(w), zp(y))
+            me.act = (rq.act_min, rq.act_max)
+        else:
+            me.act = op.attrs.clamp
+        return me
+
+    def host(self, env, tile, out):
+        c = self.consts
+        x = env[self.inputs[0]].reshape(self.batches, self.depth)
+        prev = None if out is None else out.reshape(self.batches, self.units)
+        if self.int8:
+            r = kernels.fully_connected_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
+                                           input_offset=self.offsets[0], filter_offset=self.offsets[1],
+                                           output_offset=self.offsets[2], act=self.act, tile=tile, out=prev)
+        else:
+            r = kernels.fully_connected_f32(x, c["filter"], c.get("bias"), act=self.act, tile=tile, out=prev)
+        return r.reshape(self.out_shape)
+
+    def rust(self, cx: RustCx, tile) -> str:
+        c = self.consts
+        bias = f"Some({cx.const(self.key('bias'), c['bias'])})" if "bias" in c else "None"
+        dims = f"batches: {self.batches}, depth: {self.depth}, units: {self.units}"
+        data = (f"{cx.input(self.inputs[0])}, {cx.const(self.key('filter'), c['filter'])}, {bias}, "
+                f"{cx.output(self.output)}, {cx.tile(tile)}")
+        if not self.int8:
+            return (f"fully_connected::fully_connected_f32(&FullyConnectedF32Params {{ {dims}, "
+                    f"act_min: {f32_lit(self.act[0])}, act_max: {f32_lit(self.act[1])} }}, {data});")
+        q = (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
+             f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+        i_off, f_off, o_off = self.offsets
+        return (f"fully_connected::fully_connected_s8(&FullyConnectedParams {{ {dims}, "
+                f"input_offset: {i_off}, filter_offset: {f_off}, output_offset: {o_off}, "
+                f"act_min: {self.act[0]}, act_max: {self.act[1]} }}, {q}, {data});")

@@ -1,0 +1,20 @@
+"""RESHAPE, SQUEEZE, EXPAND_DIMS: the bytes do not change, only the shape; a copy."""
+
+from __future__ import annotations
+
+from arielml.ir import Graph, Op
+from arielml.lower.base import Lowered, RustCx, tensors
+
+
+class Reshape(Lowered):
+    @classmethod
+    def lower(cls, g: Graph, i: int, op: Op) -> "Reshape":
+        (x, *_), y = tensors(g, op)
+        return cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
+
+    def host(self, env, tile, out):
+        return env[self.inputs[0]].reshape(self.out_shape).copy()
+
+    def rust(self, cx: RustCx, tile) -> str:
+        return (f"for (o, i) in {cx.output(self.output)}.iter().zip({cx.input(self.inputs[0])}) "
+                f"{{ o.set(*i); }}")

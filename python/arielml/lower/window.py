@@ -1,0 +1,108 @@
+"""CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D: sliding windows over NHWC."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arielml import kernels
+from arielml.ir import Conv2DAttrs, DType, Graph, Op, OpKind, Pool2DAttrs
+from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
+from arielml.passes.requant import activation_bounds
+
+
+def _window_lit(x_shape, f_shape, y_shape, attrs) -> str:
+    dil = attrs.dilation if isinstance(attrs, Conv2DAttrs) else (1, 1)
+    return (f"Window2d {{ input: {shape4_lit(x_shape)}, filter: {shape4_lit(f_shape)}, "
+            f"output: {shape4_lit(y_shape)}, stride_h: {attrs.stride[0]}, stride_w: {attrs.stride[1]}, "
+            f"dilation_h: {dil[0]}, dilation_w: {dil[1]}, pad_top: {attrs.padding.top}, "
+            f"pad_left: {attrs.padding.left} }}")
+
+
+class Conv(Lowered):
+    """int8 per-channel or float32 CONV_2D / DEPTHWISE_CONV_2D."""
+
+    @classmethod
+    def lower(cls, g: Graph, i: int, op: Op) -> "Conv":
+        (x, w, *rest), y = tensors(g, op)
+        me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
+        me.int8 = x.dtype is DType.INT8
+        me.depthwise = op.kind is OpKind.DEPTHWISE_CONV_2D
+        me.a: Conv2DAttrs = op.attrs
+        me.x_shape, me.w_shape = x.shape, w.shape
+        me.consts["filter"] = w.data
+        if rest:
+            me.consts["bias"] = rest[0].data
+        if me.int8:
+            rq = op.requant
+            me.consts["multiplier"] = np.asarray(rq.multiplier, np.int32)
+            me.consts["shift"] = np.asarray(rq.shift, np.int32)
+            me.offsets = (-zp(x), zp(y))
+            me.act = (rq.act_min, rq.act_max)
+        else:
+            me.act = op.attrs.clamp
+        return me
+
+    def host(self, env, tile, out):
+        a, c = self.a, self.consts
+        common = dict(out_hw=self.out_shape[1:3], stride=a.stride, dilation=a.dilation,
+                      pad=(a.padding.top, a.padding.left), act=self.act, tile=tile, out=out)
+        x = env[self.inputs[0]]
+        if not self.int8:
+            return kernels.conv2d_f32(x, c["filter"], c.get("bias"), depthwise=self.depthwise,
+                                      depth_multiplier=a.depth_multiplier, **common)
+        q = dict(input_offset=self.offsets[0], output_offset=self.offsets[1], **common)
+        if self.depthwise:
+            return kernels.depthwise_conv2d_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
+                                               depth_multiplier=a.depth_multiplier, **q)
+        return kernels.conv2d_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"], **q)
+
+    def rust(self, cx: RustCx, tile) -> str:
+        win = _window_lit(self.x_shape, self.w_shape, self.out_shape, self.a)
+        c = self.consts
+        bias = f"Some({cx.const(self.key('bias'), c['bias'])})" if "bias" in c else "None"
+        data = (f"{cx.input(self.inputs[0])}, {cx.const(self.key('filter'), c['filter'])}, {bias}, "
+                f"{cx.output(self.output)}, {cx.tile(tile)}")
+        dm = f"depth_multiplier: {self.a.depth_multiplier}, " if self.depthwise else ""
+        if not self.int8:
+            fn, ps = ("depthwise::depthwise_conv2d_f32", "DepthwiseF32Params") if self.depthwise \
+                else ("conv::conv2d_f32", "Conv2dF32Params")
+            return (f"{fn}(&{ps} {{ window: {win}, {dm}act_min: {f32_lit(self.act[0])}, "
+                    f"act_max: {f32_lit(self.act[1])} }}, {data});")
+        fn, ps = ("depthwise::depthwise_conv2d_s8", "DepthwiseParams") if self.depthwise \
+            else ("conv::conv2d_s8", "Conv2dParams")
+        q = (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
+             f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+        return (f"{fn}(&{ps} {{ window: {win}, {dm}input_offset: {self.offsets[0]}, "
+                f"output_offset: {self.offsets[1]}, act_min: {self.act[0]}, act_max: {self.act[1]} }}, "
+                f"{q}, {data});")
+
+
+class Pool(Lowered):
+    @classmethod
+    def lower(cls, g: Graph, i: int, op: Op) -> "Pool":
+        (x,), y = tensors(g, op)
+        me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
+        me.a: Pool2DAttrs = op.attrs
+        me.kind = "avg" if op.kind is OpKind.AVERAGE_POOL_2D else "max"
+        me.int8 = x.dtype is DType.INT8
+        me.x_shape = x.shape
+        me.act = activation_bounds(op.attrs.clamp, y) if me.int8 else op.attrs.clamp
+        return me
+
+    def host(self, env, tile, out):
+        a = self.a
+        return kernels.pool(self.kind, env[self.inputs[0]], filter_hw=a.filter, out_hw=self.out_shape[1:3],
+                            stride=a.stride, pad=(a.padding.top, a.padding.left), act=self.act,
+                            tile=tile, out=out)
+
+    def rust(self, cx: RustCx, tile) -> str:
+        f_shape = (1, self.a.filter[0], self.a.filter[1], 1)
+        win = _window_lit(self.x_shape, f_shape, self.out_shape, self.a)
+        name = "average_pool" if self.kind == "avg" else "max_pool"
+        if self.int8:
+            ps, lo, hi = "PoolParams", str(self.act[0]), str(self.act[1])
+        else:
+            ps, lo, hi = "PoolF32Params", f32_lit(self.act[0]), f32_lit(self.act[1])
+        sfx = "s8" if self.int8 else "f32"
+        return (f"pooling::{name}_{sfx}(&{ps} {{ window: {win}, act_min: {lo}, act_max: {hi} }}, "
+                f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)});")

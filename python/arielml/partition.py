@@ -1,0 +1,130 @@
+"""Split each operator into tiles and compute exact tile-level dependencies.
+
+A tile is a range of output rows (H of NHWC; the batch rows of a 2-D output) or of
+output channels, matching the kernels' `Tile`. A tile waits only for the producer tiles
+whose outputs it reads: for sliding windows that is the receptive field of its rows,
+for elementwise ops the same rows, for anything else the whole input.
+
+The partitioner never sees cores; it takes how many tiles each op should get.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from arielml.ir import Conv2DAttrs, Graph, Op, OpKind, Pool2DAttrs
+
+# Ops whose output rows depend only on a window of input rows.
+WINDOWED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D}
+# Ops whose output element (n, h, w, c) reads the same position of each same-shaped input.
+ELEMENTWISE = {OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU,
+               OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU, OpKind.HARD_SWISH,
+               OpKind.QUANTIZE, OpKind.DEQUANTIZE}
+# Which kernels accept which split (see firmware/kernels: softmax splits rows only).
+SPLIT_ROWS = WINDOWED | ELEMENTWISE | {OpKind.FULLY_CONNECTED, OpKind.SOFTMAX}
+SPLIT_CHANNELS = WINDOWED | ELEMENTWISE | {OpKind.FULLY_CONNECTED}
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """Part of one op's output: rows [r0, r1) x channels [c0, c1)."""
+
+    op: int
+    rows: tuple[int, int]
+    channels: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    tile: TileSpec
+    deps: tuple[int, ...]  # task ids this task reads from
+
+
+# Ops whose kernels see rows as all leading dims flattened, channels as the last dim.
+FLAT_ROWS = {OpKind.FULLY_CONNECTED, OpKind.SOFTMAX}
+
+
+def out_grid(kind: OpKind, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(rows, channels) of an op's output exactly as its kernel's `Tile` indexes it."""
+    if kind in FLAT_ROWS and shape:
+        return math.prod(shape[:-1]), shape[-1]
+    if len(shape) > 4:
+        return 1, 1
+    s4 = (1,) * (4 - len(shape)) + tuple(shape)
+    return s4[1], s4[3]
+
+
+def _even(n: int, k: int) -> list[tuple[int, int]]:
+    k = max(1, min(k, n))
+    bounds = [n * i // k for i in range(k + 1)]
+    return [(bounds[i], bounds[i + 1]) for i in range(k)]
+
+
+def split_op(g: Graph, index: int, parts: int) -> list[TileSpec]:
+    """`parts` tiles of op `index` along rows when it has enough rows, else channels."""
+    op = g.ops[index]
+    rows, chans = out_grid(op.kind, g.tensor(op.outputs[0]).type.shape)
+    if parts > 1 and op.kind in SPLIT_ROWS and rows >= parts:
+        return [TileSpec(index, r, (0, chans)) for r in _even(rows, parts)]
+    if parts > 1 and op.kind in SPLIT_CHANNELS and chans >= 2:
+        return [TileSpec(index, (0, rows), c) for c in _even(chans, parts)]
+    return [TileSpec(index, (0, rows), (0, chans))]
+
+
+def input_rows(g: Graph, op: Op, input_index: int, rows: tuple[int, int]) -> tuple[int, int] | None:
+    """Rows of input `input_index` that output rows `rows` read; None means all of it."""
+    in_shape = g.tensor(op.inputs[input_index]).type.shape
+    out_shape = g.tensor(op.outputs[0]).type.shape
+    if op.kind in WINDOWED and input_index == 0:
+        a = op.attrs
+        assert isinstance(a, (Conv2DAttrs, Pool2DAttrs))
+        kh = g.tensor(op.inputs[1]).type.shape[1] if isinstance(a, Conv2DAttrs) else a.filter[0]
+        dil = a.dilation[0] if isinstance(a, Conv2DAttrs) else 1
+        lo = rows[0] * a.stride[0] - a.padding.top
+        hi = (rows[1] - 1) * a.stride[0] - a.padding.top + (kh - 1) * dil + 1
+        return max(0, lo), min(in_shape[1], hi)
+    if (op.kind in ELEMENTWISE or op.kind == OpKind.SOFTMAX) and tuple(in_shape) == tuple(out_shape):
+        return rows
+    return None
+
+
+def _same_row_view(g: Graph, consumer: Op, producer: Op, tensor: str) -> bool:
+    """Whether producer tiles and consumer rows of `tensor` index the same rows.
+
+    Equal row counts imply equal meaning: a flattened row count N*H*W equals H only
+    when N = W = 1.
+    """
+    shape = g.tensor(tensor).type.shape
+    view = consumer.kind if consumer.kind in FLAT_ROWS else OpKind.ADD
+    return out_grid(view, shape)[0] == out_grid(producer.kind, shape)[0]
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def build_tasks(g: Graph, parts_per_op: list[int]) -> list[Task]:
+    """Tasks for every op (in graph order) and their exact dependencies."""
+    producer = g.producers()
+    tasks: list[Task] = []
+    by_op: dict[int, list[Task]] = {}
+    for i, op in enumerate(g.ops):
+        mine = []
+        for tile in split_op(g, i, parts_per_op[i]):
+            deps: list[int] = []
+            for k, name in enumerate(op.inputs):
+                if name not in producer:
+                    continue  # a graph input or a constant
+                need = input_rows(g, op, k, tile.rows)
+                if need is not None and not _same_row_view(g, op, g.ops[producer[name]], name):
+                    need = None
+                for t in by_op[producer[name]]:
+                    if need is None or _overlaps(t.tile.rows, need):
+                        deps.append(t.id)
+            task = Task(len(tasks), tile, tuple(sorted(set(deps))))
+            tasks.append(task)
+            mine.append(task)
+        by_op[i] = mine
+    return tasks
