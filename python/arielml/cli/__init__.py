@@ -29,12 +29,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd, inspect_cmd
+    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd, inspect_cmd, run_cmd
 
     cli.add_command(boards_cmd.boards)
     cli.add_command(doctor_cmd.doctor)
     cli.add_command(hello_cmd.hello)
     cli.add_command(inspect_cmd.inspect)
+    cli.add_command(run_cmd.run)
 
 
 _register()
