@@ -183,3 +183,130 @@ def dequantize_s8_f32(x, scale: float, zero_point: int, *, tile: Tile = None, ou
     raw = _native.dequantize_s8_f32(_i8(x), _shape4(x.shape), float(np.float32(scale)),
                                     int(zero_point), tile, _out(out, np.float32))
     return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
+
+
+def unary_f32(op: str, x, *, tile: Tile = None, out=None):
+    """float32 logistic / tanh / hard_swish (int8 hard_swish is `unary_s8("hard_swish",
+    x, arielml.quant.hard_swish_params(...))`)."""
+    raw = _native.unary_f32(op, _f32(x), _shape4(x.shape), tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
+
+
+# ---- rank <= 5 ops. Shapes are padded with leading 1s to rank 5; a tile's rows index
+# dim 2 of that padded shape (H of NHWC) and its channels the last dim. ----
+
+RANK = 5
+
+
+def _shape5(shape: Sequence[int]) -> list[int]:
+    shape = [int(d) for d in shape]
+    if len(shape) > RANK:
+        raise ValueError(f"at most {RANK} dimensions, got {shape}")
+    return [1] * (RANK - len(shape)) + shape
+
+
+def _axis5(axis: int, rank: int) -> int:
+    return (axis % rank if rank else 0) + RANK - rank
+
+
+def _bytes(x):
+    return _i8(x) if x.dtype == np.int8 else _f32(x)
+
+
+def _typed(x):
+    if x.dtype == np.int8:
+        return "int8", np.int8
+    if x.dtype == np.float32:
+        return "float32", np.float32
+    raise ValueError(f"int8 or float32 only, got {x.dtype}")
+
+
+def _result(raw, dt, shape):
+    return np.frombuffer(raw, dt).reshape(shape).copy()
+
+
+def reshape(x, shape, *, tile: Tile = None, out=None):
+    name, dt = _typed(x)
+    shape = tuple(int(d) for d in shape)
+    if int(np.prod(shape)) != x.size:
+        raise ValueError(f"cannot reshape {x.shape} to {shape}")
+    raw = _native.reshape(name, _bytes(x), _shape5(shape), tile, _out(out, dt))
+    return _result(raw, dt, shape)
+
+
+def transpose(x, perm, *, tile: Tile = None, out=None):
+    name, dt = _typed(x)
+    lead = RANK - x.ndim
+    perm5 = list(range(lead)) + [int(p) % x.ndim + lead for p in perm]
+    raw = _native.transpose(name, _bytes(x), _shape5(x.shape), perm5, tile, _out(out, dt))
+    return _result(raw, dt, [x.shape[p] for p in perm])
+
+
+def strided_slice(x, begin, end, strides, *, begin_mask=0, end_mask=0, shrink_axis_mask=0,
+                  tile: Tile = None, out=None):
+    """TFLM STRIDED_SLICE (no ellipsis/new-axis masks); geometry from arielml.quant."""
+    from arielml import quant
+    name, dt = _typed(x)
+    g = quant.strided_slice_params(x.shape, begin, end, strides, begin_mask, end_mask,
+                                   shrink_axis_mask)
+    lead = [0] * (RANK - x.ndim)
+    raw = _native.strided_slice(name, _bytes(x), _shape5(x.shape), _shape5(g["kernel_shape"]),
+                                lead + g["start"], [1] * len(lead) + g["stride"], None, tile,
+                                _out(out, dt))
+    return _result(raw, dt, g["out_shape"])
+
+
+def split(x, axis: int, offset: int, size: int, *, tile: Tile = None, out=None):
+    """One output of SPLIT / SPLIT_V: `size` elements from `offset` along `axis`."""
+    name, dt = _typed(x)
+    shape = list(x.shape)
+    shape[axis] = size
+    a5 = _axis5(axis, x.ndim)
+    start = [0] * RANK
+    start[a5] = int(offset)
+    raw = _native.strided_slice(name, _bytes(x), _shape5(x.shape), _shape5(shape), start,
+                                [1] * RANK, a5, tile, _out(out, dt))
+    return _result(raw, dt, shape)
+
+
+def pad(x, paddings, pad_value=0, *, tile: Tile = None, out=None):
+    """`paddings` is (rank, 2) before/after; int8 TFLM pads with the output zero point."""
+    name, dt = _typed(x)
+    p = np.asarray(paddings, dtype=np.int64).reshape(x.ndim, 2)
+    lead = [0] * (RANK - x.ndim)
+    raw = _native.pad(name, _bytes(x), _shape5(x.shape), lead + [int(v) for v in p[:, 0]],
+                      lead + [int(v) for v in p[:, 1]], float(pad_value), tile, _out(out, dt))
+    return _result(raw, dt, [d + int(a) + int(b) for d, (a, b) in zip(x.shape, p)])
+
+
+def concatenation(inputs, axis: int, *, requant=None, tile: Tile = None, out=None):
+    """One kernel call per input into one output. `requant[i]` (from
+    `arielml.quant.requantize_op_params`) requantizes int8 input i; None copies it."""
+    name, dt = _typed(inputs[0])
+    rank = inputs[0].ndim
+    shape = list(inputs[0].shape)
+    shape[axis] = sum(int(x.shape[axis]) for x in inputs)
+    a5 = _axis5(axis, rank)
+    buf = _out(out, dt)
+    offset = 0
+    for i, x in enumerate(inputs):
+        q = None if requant is None or requant[i] is None else [int(v) for v in requant[i]]
+        buf = _native.concatenation(name, _bytes(x), _shape5(x.shape), _shape5(shape), a5,
+                                    offset, q, tile, buf)
+        offset += int(x.shape[axis])
+    return _result(buf, dt, shape)
+
+
+def mean(x, axes, *, keep_dims=True, params=None, tile: Tile = None, out=None):
+    """MEAN over `axes`; int8 takes `arielml.quant.mean_params(...)`. Tiles index the
+    keep_dims shape (the flat layout is the same either way)."""
+    name, dt = _typed(x)
+    red = {int(a) % x.ndim for a in axes}
+    mask = [False] * (RANK - x.ndim) + [d in red for d in range(x.ndim)]
+    raw = _native.mean(name, _bytes(x), _shape5(x.shape), mask,
+                       None if params is None else [int(v) for v in params], tile,
+                       _out(out, dt))
+    shape = [1 if d in red else n for d, n in enumerate(x.shape)]
+    if not keep_dims:
+        shape = [n for d, n in enumerate(x.shape) if d not in red]
+    return _result(raw, dt, shape)

@@ -215,3 +215,90 @@ def requantize_op_params(input_scale: float, input_zero_point: int, output_scale
     """(in_zp, out_zp, multiplier, shift) for int8 -> int8 QUANTIZE."""
     m, s = requantize_params(input_scale, output_scale)
     return [int(input_zero_point), int(output_zero_point), m, s]
+
+
+# ---- MEAN int8 (reduce_common.cc PrepareSimple + reduce.h QuantizedMeanOrSum) ----
+
+def mean_params(input_scale: float, input_zero_point: int, output_scale: float,
+                output_zero_point: int, num_elements: int) -> list[int]:
+    """(in_zp, out_zp, multiplier, shift) for int8 MEAN over `num_elements` inputs per output.
+
+    Prepare quantizes in_scale/out_scale (in double); Eval then folds 1/num_elements into
+    the multiplier with an integer division, which depends only on shapes, so it is done
+    here once: shift = floor(log2 n) capped at 32 and at 31 + shift, multiplier
+    = (multiplier << shift) // n."""
+    n = int(num_elements)
+    if n <= 0:
+        raise ValueError("MEAN over an empty axis")
+    m, s = quantize_multiplier(float(_f32(input_scale)) / float(_f32(output_scale)))
+    fold = min(n.bit_length() - 1, 32, 31 + s)
+    if fold < 0:
+        raise ValueError(f"MEAN scale ratio {input_scale / output_scale} is below 2**-31")
+    return [int(input_zero_point), int(output_zero_point), (m << fold) // n, s - fold]
+
+
+# ---- HARD_SWISH int8 (hard_swish_common.cc) ----
+
+def _downscale_to_int16(m: int) -> int:
+    """DownScaleInt32ToInt16Multiplier: round a Q0.31 multiplier to Q0.15, saturating."""
+    if m >= INT32_MAX - (1 << 15):
+        return 2**15 - 1
+    return (m + (1 << 15)) >> 16
+
+
+def hard_swish_params(input_scale: float, input_zero_point: int, output_scale: float,
+                      output_zero_point: int) -> list[int]:
+    """(in_zp, out_zp, reluish_mult, reluish_exp, out_mult, out_exp); the scale ratios are
+    formed in float32 (hires = in_scale / 128, reluish scale 3 / 32768) then widened."""
+    hires = np.float32(1.0 / 128.0) * _f32(input_scale)
+    om, oe = quantize_multiplier(float(hires / _f32(output_scale)))
+    if oe > 0:
+        raise ValueError("HARD_SWISH needs output_scale >= input_scale / 128 (TFLM rejects it)")
+    rm, re_ = quantize_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
+    return [int(input_zero_point), int(output_zero_point), _downscale_to_int16(rm), re_,
+            _downscale_to_int16(om), oe]
+
+
+# ---- STRIDED_SLICE geometry (strided_slice_logic.h StartForAxis / StopForAxis) ----
+
+def _slice_start(begin: int, stride: int, size: int, masked: bool) -> int:
+    if masked:
+        begin = -(2**31) if stride > 0 else 2**31 - 1
+    if begin < 0:
+        begin += size
+    return min(max(begin, 0), size) if stride > 0 else min(max(begin, -1), size - 1)
+
+
+def _slice_stop(end: int, stride: int, size: int, masked: bool) -> int:
+    if masked:
+        end = 2**31 - 1 if stride > 0 else -(2**31)
+    if end < 0:
+        end += size
+    return min(max(end, 0), size) if stride > 0 else min(max(end, -1), size - 1)
+
+
+def strided_slice_params(in_shape, begin, end, strides, begin_mask: int = 0, end_mask: int = 0,
+                         shrink_axis_mask: int = 0) -> dict:
+    """Resolves STRIDED_SLICE's masks and negative indices as TFLM does (no ellipsis or
+    new-axis masks, like TFLM). Returns start and stride per dim, the output shape with
+    shrunk dims kept as 1 (`kernel_shape`, same flat layout) and the op's output shape."""
+    start, kernel_shape, out_shape = [], [], []
+    for d, size in enumerate(in_shape):
+        s = int(strides[d])
+        if s == 0:
+            raise ValueError("stride value has to be non-zero")
+        b = _slice_start(int(begin[d]), s, size, bool(begin_mask >> d & 1)) if size else 0
+        if shrink_axis_mask >> d & 1:
+            if not 0 <= b < size:
+                # TFLM would read outside the input here; TF itself rejects such a model.
+                raise ValueError(f"shrunk axis {d} index {begin[d]} is out of range")
+            e = b + 1
+        else:
+            e = _slice_stop(int(end[d]), s, size, bool(end_mask >> d & 1)) if size else 0
+        n = max(0, -((b - e) // s))  # ceil((e - b) / s) for either sign of s
+        start.append(b)
+        kernel_shape.append(n)
+        if not shrink_axis_mask >> d & 1:
+            out_shape.append(n)
+    return dict(start=start, stride=[int(s) for s in strides], kernel_shape=kernel_shape,
+                out_shape=out_shape)

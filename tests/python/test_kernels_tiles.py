@@ -95,3 +95,61 @@ def test_binary_tiles(seed, shape, mask):
         p = dict(params, output_shift=-6) if op == "mul" else params
         run = lambda t, o: K.binary_s8(op, a, b, p, tile=t, out=o)
         check_all_splits(run, shape[1], shape[3], run(None, None))
+
+
+def rows_chans5(shape):
+    """Tile extent of an N-D output: rows are dim 2 of the shape padded to rank 5."""
+    s5 = K._shape5(shape)
+    return s5[2], s5[4]
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), shape=st.lists(st.integers(1, 4), min_size=1, max_size=5),
+       data=st.data())
+def test_shape_op_tiles(seed, shape, data):
+    rng = np.random.default_rng(seed)
+    x = i8(rng, shape)
+    nd = len(shape)
+    perm = data.draw(st.permutations(range(nd)))
+    pads = [[data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))] for _ in shape]
+    axis = data.draw(st.integers(0, nd - 1))
+    runs = [
+        lambda t, o: K.transpose(x, perm, tile=t, out=o),
+        lambda t, o: K.pad(x, pads, -3, tile=t, out=o),
+        lambda t, o: K.reshape(x, shape[::-1], tile=t, out=o),
+        lambda t, o: K.concatenation([x, np.take(x, [0], axis), x], axis, requant=[None, [1, -2, 1 << 30, 1], None],
+                                     tile=t, out=o),
+        lambda t, o: K.strided_slice(x, [-1] * nd, [0] * nd, [-2] * nd, end_mask=1, tile=t, out=o),
+        lambda t, o: K.split(x, axis, 0, max(1, shape[axis] // 2), tile=t, out=o),
+        lambda t, o: K.mean(x, [axis], params=[3, -1, 1 << 30, -1], tile=t, out=o),
+        lambda t, o: K.mean(x.astype(np.float32), [0, nd - 1], tile=t, out=o),
+    ]
+    for run in runs:
+        full = run(None, None)
+        check_all_splits(run, *rows_chans5(full.shape), full)
+    # Without keep_dims the flat layout is the same and tiles still index the kept shape.
+    kept = [1 if d in (0, nd - 1) else n for d, n in enumerate(shape)]
+    run = lambda t, o: K.mean(x.astype(np.float32), [0, nd - 1], keep_dims=False, tile=t, out=o)
+    check_all_splits(run, *rows_chans5(kept), run(None, None))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), shape=st.lists(st.integers(1, 5), min_size=4, max_size=4))
+def test_activation_and_float_tiles(seed, shape):
+    rng = np.random.default_rng(seed)
+    x = i8(rng, shape)
+    xf = rng.standard_normal(shape).astype(np.float32)
+    hs = [3, -20, 17476, 3, 27307, -6]
+    runs = [lambda t, o: K.unary_s8("hard_swish", x, hs, tile=t, out=o)]
+    runs += [lambda t, o, op=op: K.unary_f32(op, xf, tile=t, out=o)
+             for op in ("logistic", "tanh", "hard_swish")]
+    runs += [lambda t, o: K.binary_f32("mul", xf, xf[:, :1], tile=t, out=o),
+             lambda t, o: K.pool("avg", xf, filter_hw=(2, 2), out_hw=shape[1:3], pad=(0, 0),
+                                 tile=t, out=o)]
+    for run in runs:
+        full = run(None, None)
+        check_all_splits(run, full.shape[1], full.shape[3], full)
+    flat = xf.reshape(-1, shape[3])
+    wt = rng.standard_normal((3, shape[3])).astype(np.float32)
+    fc = lambda t, o: K.fully_connected_f32(flat, wt, None, tile=t, out=o)
+    check_all_splits(fc, flat.shape[0], 3, fc(None, None))

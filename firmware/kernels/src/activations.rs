@@ -4,7 +4,7 @@
 //! All take the tensor's NHWC shape and a tile; elements outside the tile are untouched.
 use crate::fixedpoint;
 use crate::requant::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
-use crate::tile::{for_each_in_tile, Shape4, Tile};
+use crate::tile::{for_each_in_tile, Out, Shape4, Tile};
 
 /// LOGISTIC and TANH: input rescaled to Q4.27 by `input_multiplier * 2^input_left_shift`,
 /// inputs further than `input_range_radius` from the zero point saturate.
@@ -31,22 +31,22 @@ fn sigmoid_like(p: &SigmoidParams, x: i8, f: impl Fn(i32) -> i8) -> i8 {
 }
 
 /// Output has scale 1/256 and zero point -128, as TFLM requires.
-pub fn logistic_s8(p: &SigmoidParams, s: Shape4, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn logistic_s8(p: &SigmoidParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     for_each_in_tile(s, tile, |i| {
-        output[i] = sigmoid_like(p, input[i], |q4| {
+        output[i].set(sigmoid_like(p, input[i], |q4| {
             let q0 = fixedpoint::logistic(q4, SIGMOID_INPUT_INTEGER_BITS);
             (rounding_divide_by_pot(q0, 23) - 128).clamp(-128, 127) as i8
-        });
+        }));
     });
 }
 
 /// Output has scale 1/128 and zero point 0.
-pub fn tanh_s8(p: &SigmoidParams, s: Shape4, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn tanh_s8(p: &SigmoidParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     for_each_in_tile(s, tile, |i| {
-        output[i] = sigmoid_like(p, input[i], |q4| {
+        output[i].set(sigmoid_like(p, input[i], |q4| {
             let q0 = fixedpoint::tanh(q4, SIGMOID_INPUT_INTEGER_BITS);
             rounding_divide_by_pot(q0, 24).clamp(-128, 127) as i8
-        });
+        }));
     });
 }
 
@@ -61,7 +61,7 @@ pub struct LeakyReluParams {
     pub alpha_shift: i32,
 }
 
-pub fn leaky_relu_s8(p: &LeakyReluParams, s: Shape4, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn leaky_relu_s8(p: &LeakyReluParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     // A negative alpha is applied as |alpha| and a negation, as TFLM does, so rounding of
     // the magnitude matches.
     let neg = p.alpha_multiplier < 0;
@@ -74,7 +74,7 @@ pub fn leaky_relu_s8(p: &LeakyReluParams, s: Shape4, input: &[i8], output: &mut 
             let a = multiply_by_quantized_multiplier(v, alpha, p.alpha_shift);
             if neg { -a } else { a }
         };
-        output[i] = (p.output_zero_point + scaled).clamp(-128, 127) as i8;
+        output[i].set((p.output_zero_point + scaled).clamp(-128, 127) as i8);
     });
 }
 
@@ -87,11 +87,15 @@ pub struct RequantizeParams {
     pub shift: i32,
 }
 
-pub fn requantize_s8(p: &RequantizeParams, s: Shape4, input: &[i8], output: &mut [i8], tile: &Tile) {
-    for_each_in_tile(s, tile, |i| {
-        let v = multiply_by_quantized_multiplier(input[i] as i32 - p.input_zero_point, p.multiplier, p.shift);
-        output[i] = (v + p.output_zero_point).clamp(-128, 127) as i8;
-    });
+/// One element of TFLM's int8 -> int8 QUANTIZE.
+#[inline]
+pub fn requantize_value(p: &RequantizeParams, x: i8) -> i8 {
+    let v = multiply_by_quantized_multiplier(x as i32 - p.input_zero_point, p.multiplier, p.shift);
+    (v + p.output_zero_point).clamp(-128, 127) as i8
+}
+
+pub fn requantize_s8(p: &RequantizeParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
+    for_each_in_tile(s, tile, |i| output[i].set(requantize_value(p, input[i])));
 }
 
 /// C's `roundf` (ties away from zero), which `core` does not provide.
@@ -114,23 +118,24 @@ pub fn round_half_away(x: f32) -> f32 {
 }
 
 /// float32 -> int8 QUANTIZE: `round(x / scale) + zero_point`, the division in float32.
-pub fn quantize_f32_s8(scale: f32, zero_point: i32, s: Shape4, input: &[f32], output: &mut [i8], tile: &Tile) {
+pub fn quantize_f32_s8(scale: f32, zero_point: i32, s: Shape4, input: &[f32], output: Out<'_, i8>, tile: &Tile) {
     for_each_in_tile(s, tile, |i| {
         let q = (round_half_away(input[i] / scale) as i32).saturating_add(zero_point);
-        output[i] = q.clamp(-128, 127) as i8;
+        output[i].set(q.clamp(-128, 127) as i8);
     });
 }
 
 /// int8 -> float32 DEQUANTIZE: the product is taken in double, as TFLM does.
-pub fn dequantize_s8_f32(scale: f64, zero_point: i32, s: Shape4, input: &[i8], output: &mut [f32], tile: &Tile) {
+pub fn dequantize_s8_f32(scale: f64, zero_point: i32, s: Shape4, input: &[i8], output: Out<'_, f32>, tile: &Tile) {
     for_each_in_tile(s, tile, |i| {
-        output[i] = (scale * (input[i] as i32 - zero_point) as f64) as f32;
+        output[i].set((scale * (input[i] as i32 - zero_point) as f64) as f32);
     });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
 
     #[test]
     fn rounding_matches_c_roundf() {
@@ -144,7 +149,7 @@ mod tests {
     fn logistic_of_zero_is_half() {
         let p = SigmoidParams { input_zero_point: 3, input_range_radius: 100, input_multiplier: 1 << 30, input_left_shift: 1 };
         let mut out = [9i8; 2];
-        logistic_s8(&p, Shape4::new(1, 1, 1, 2), &[3, 120], &mut out, &Tile::new(0..1, 0..2));
+        logistic_s8(&p, Shape4::new(1, 1, 1, 2), &[3, 120], cells(&mut out), &Tile::new(0..1, 0..2));
         assert_eq!(out, [0, 127]); // 0.5 * 256 - 128
     }
 }

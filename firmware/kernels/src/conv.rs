@@ -1,6 +1,6 @@
 //! CONV_2D: int8 per-channel (TFLM `ConvPerChannel`) and float32, with grouped filters.
 use crate::requant::requantize_acc;
-use crate::tile::{Tile, Window2d};
+use crate::tile::{Out, Tile, Window2d};
 
 /// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
 /// `output_offset = output_zero_point`; `act_min..=act_max` is the fused activation clamp.
@@ -43,7 +43,7 @@ pub fn conv2d_s8(
     input: &[i8],
     filter: &[i8],
     bias: Option<&[i32]>,
-    output: &mut [i8],
+    output: Out<'_, i8>,
     tile: &Tile,
 ) {
     let w = &p.window;
@@ -56,9 +56,9 @@ pub fn conv2d_s8(
                     if let Some(bias) = bias {
                         acc = acc.wrapping_add(bias[oc]);
                     }
-                    output[w.output.offset(b, oy, ox, oc)] = requantize_acc(
+                    output[w.output.offset(b, oy, ox, oc)].set(requantize_acc(
                         acc, q.multiplier[oc], q.shift[oc], p.output_offset, p.act_min, p.act_max,
-                    );
+                    ));
                 }
             }
         }
@@ -93,7 +93,7 @@ pub fn conv2d_f32(
     input: &[f32],
     filter: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: Out<'_, f32>,
     tile: &Tile,
 ) {
     let w = &p.window;
@@ -117,7 +117,7 @@ pub fn conv2d_f32(
                         }
                     }
                     let v = total + bias.map_or(0.0, |bb| bb[oc]);
-                    output[w.output.offset(b, oy, ox, oc)] = v.max(p.act_min).min(p.act_max);
+                    output[w.output.offset(b, oy, ox, oc)].set(v.max(p.act_min).min(p.act_max));
                 }
             }
         }
@@ -127,6 +127,7 @@ pub fn conv2d_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::{cells, Out};
     use crate::tile::Shape4;
 
     fn window(stride: usize, pad: usize) -> Window2d {
@@ -147,7 +148,7 @@ mod tests {
         let p = Conv2dParams { window: window(1, 0), input_offset: 0, output_offset: 0, act_min: -128, act_max: 127 };
         let q = PerChannel { multiplier: &[1 << 30, 1 << 30], shift: &[0, 1] };
         let mut out = [0i8; 8];
-        conv2d_s8(&p, q, &input, &filter, Some(&[1, 0]), &mut out, &Tile::full(p.window.output));
+        conv2d_s8(&p, q, &input, &filter, Some(&[1, 0]), cells(&mut out), &Tile::full(p.window.output));
         // ch0: (sum window + 1) / 2 rounded; ch1: (a - d) * 0.5 * 2 = -4 everywhere
         assert_eq!(out, [7, -4, 9, -4, 13, -4, 15, -4]);
     }
@@ -161,13 +162,43 @@ mod tests {
         p2.window.output = Shape4::new(1, 4, 4, 2);
         let q = PerChannel { multiplier: &[1 << 30, 3 << 29], shift: &[1, -1] };
         let mut full = [0i8; 32];
-        conv2d_s8(&p2, q, &input, &filter, None, &mut full, &Tile::full(p2.window.output));
+        conv2d_s8(&p2, q, &input, &filter, None, cells(&mut full), &Tile::full(p2.window.output));
         for split in 1..4 {
             let mut t = [0i8; 32];
-            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(0..split, 0..1));
-            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(0..split, 1..2));
-            conv2d_s8(&p2, q, &input, &filter, None, &mut t, &Tile::new(split..4, 0..2));
+            // One shared view serves all three tiles, as it does across cores.
+            let out = cells(&mut t);
+            conv2d_s8(&p2, q, &input, &filter, None, out, &Tile::new(0..split, 0..1));
+            conv2d_s8(&p2, q, &input, &filter, None, out, &Tile::new(0..split, 1..2));
+            conv2d_s8(&p2, q, &input, &filter, None, out, &Tile::new(split..4, 0..2));
             assert_eq!(t, full);
         }
+    }
+
+    /// The multi-core pattern: each "core" builds its own `Out` over the shared buffer
+    /// from a raw pointer, and they write disjoint tiles at the same time.
+    #[test]
+    fn disjoint_tiles_on_two_threads() {
+        extern crate std;
+        let input: [i8; 9] = [1, -2, 3, -4, 5, -6, 7, -8, 9];
+        let filter: [i8; 8] = [3, 1, -1, 2, 1, 0, 0, -1];
+        let mut p = Conv2dParams { window: window(1, 1), input_offset: 3, output_offset: -5, act_min: -20, act_max: 100 };
+        p.window.output = Shape4::new(1, 4, 4, 2);
+        let q = PerChannel { multiplier: &[1 << 30, 3 << 29], shift: &[1, -1] };
+        let mut full = [0i8; 32];
+        conv2d_s8(&p, q, &input, &filter, None, cells(&mut full), &Tile::full(p.window.output));
+        let mut shared = [0i8; 32];
+        let (addr, len) = (shared.as_mut_ptr() as usize, shared.len());
+        std::thread::scope(|s| {
+            for rows in [0..2, 2..4] {
+                s.spawn(move || {
+                    // SAFETY: `shared` outlives the scope and is not touched by anyone else
+                    // meanwhile; the two tiles are disjoint, so no element is raced on.
+                    let out: Out<'_, i8> =
+                        unsafe { core::slice::from_raw_parts(addr as *const core::cell::Cell<i8>, len) };
+                    conv2d_s8(&p, q, &input, &filter, None, out, &Tile::new(rows, 0..2));
+                });
+            }
+        });
+        assert_eq!(shared, full);
     }
 }

@@ -4,7 +4,7 @@
 //! needs no other channels' results.
 use crate::conv::PerChannel;
 use crate::requant::requantize_acc;
-use crate::tile::{Tile, Window2d};
+use crate::tile::{Out, Tile, Window2d};
 
 /// `window.filter` is (1, kh, kw, out_channels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub fn depthwise_conv2d_s8(
     input: &[i8],
     filter: &[i8],
     bias: Option<&[i32]>,
-    output: &mut [i8],
+    output: Out<'_, i8>,
     tile: &Tile,
 ) {
     let w = &p.window;
@@ -55,9 +55,9 @@ pub fn depthwise_conv2d_s8(
                     if let Some(bias) = bias {
                         acc = acc.wrapping_add(bias[oc]);
                     }
-                    output[w.output.offset(b, oy, ox, oc)] = requantize_acc(
+                    output[w.output.offset(b, oy, ox, oc)].set(requantize_acc(
                         acc, q.multiplier[oc], q.shift[oc], p.output_offset, p.act_min, p.act_max,
-                    );
+                    ));
                 }
             }
         }
@@ -69,7 +69,7 @@ pub fn depthwise_conv2d_f32(
     input: &[f32],
     filter: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: Out<'_, f32>,
     tile: &Tile,
 ) {
     let w = &p.window;
@@ -89,7 +89,7 @@ pub fn depthwise_conv2d_f32(
                         }
                     }
                     let v = total + bias.map_or(0.0, |bb| bb[oc]);
-                    output[w.output.offset(b, oy, ox, oc)] = v.max(p.act_min).min(p.act_max);
+                    output[w.output.offset(b, oy, ox, oc)].set(v.max(p.act_min).min(p.act_max));
                 }
             }
         }
@@ -99,6 +99,7 @@ pub fn depthwise_conv2d_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
     use crate::tile::Shape4;
 
     #[test]
@@ -114,11 +115,11 @@ mod tests {
         let filter = [1i8, -1, 1, -1, 1, -1, 1, -1];
         let q = PerChannel { multiplier: &[1 << 30; 2], shift: &[1; 2] };
         let mut out = [0i8; 2];
-        depthwise_conv2d_s8(&p, q, &input, &filter, Some(&[3, 0]), &mut out, &Tile::full(w.output));
+        depthwise_conv2d_s8(&p, q, &input, &filter, Some(&[3, 0]), cells(&mut out), &Tile::full(w.output));
         // (2+3+4+5)=14, +3 = 17 -> *1 +2 = 19 ; -14 + 2 = -12
         assert_eq!(out, [19, -12]);
         let mut half = [0i8; 2];
-        depthwise_conv2d_s8(&p, q, &input, &filter, Some(&[3, 0]), &mut half, &Tile::new(0..1, 1..2));
+        depthwise_conv2d_s8(&p, q, &input, &filter, Some(&[3, 0]), cells(&mut half), &Tile::new(0..1, 1..2));
         assert_eq!(half, [0, -12]);
     }
 }

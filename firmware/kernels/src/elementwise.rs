@@ -3,7 +3,7 @@
 use crate::requant::{
     multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_exp,
 };
-use crate::tile::{Shape4, Tile};
+use crate::tile::{Out, Shape4, Tile};
 
 /// Shapes of a binary op; an input dim of size 1 broadcasts against the output dim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ fn bcast(s: &Shape4, n: usize, h: usize, w: usize, c: usize) -> usize {
 
 /// Applies `f` to every output element of the tile (rows = dim 1, channels = dim 3).
 #[inline]
-fn binary_tiled<T: Copy, U>(s: &BinaryShapes, a: &[T], b: &[T], out: &mut [U], tile: &Tile, f: impl Fn(T, T) -> U) {
+fn binary_tiled<T: Copy, U>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, U>, tile: &Tile, f: impl Fn(T, T) -> U) {
     let o = &s.output;
     let (rows, chans) = tile.clip(o.h, o.c);
     for n in 0..o.n {
@@ -48,7 +48,7 @@ fn binary_tiled<T: Copy, U>(s: &BinaryShapes, a: &[T], b: &[T], out: &mut [U], t
                 for c in chans.clone() {
                     let x = a[bcast(&s.input1, n, h, w, c)];
                     let y = b[bcast(&s.input2, n, h, w, c)];
-                    out[o.offset(n, h, w, c)] = f(x, y);
+                    out[o.offset(n, h, w, c)].set(f(x, y));
                 }
             }
         }
@@ -69,14 +69,14 @@ fn finish(p: &ArithmeticParams, raw: i32) -> i8 {
     v.max(p.act_min).min(p.act_max) as i8
 }
 
-pub fn add_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+pub fn add_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: Out<'_, i8>, tile: &Tile) {
     binary_tiled(s, a, b, out, tile, |x, y| {
         let (u, v) = rescaled(p, x, y);
         finish(p, u.wrapping_add(v))
     });
 }
 
-pub fn sub_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+pub fn sub_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: Out<'_, i8>, tile: &Tile) {
     binary_tiled(s, a, b, out, tile, |x, y| {
         let (u, v) = rescaled(p, x, y);
         finish(p, u.wrapping_sub(v))
@@ -84,7 +84,7 @@ pub fn sub_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &
 }
 
 /// int8 MUL: one requantization of the product of the offset inputs.
-pub fn mul_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: &mut [i8], tile: &Tile) {
+pub fn mul_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: Out<'_, i8>, tile: &Tile) {
     binary_tiled(s, a, b, out, tile, |x, y| {
         let prod = (p.input1_offset + x as i32) * (p.input2_offset + y as i32);
         let v = p.output_offset + multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift);
@@ -105,7 +105,7 @@ pub fn binary_f32(
     s: &BinaryShapes,
     a: &[f32],
     b: &[f32],
-    out: &mut [f32],
+    out: Out<'_, f32>,
     tile: &Tile,
 ) {
     let clamp = |v: f32| v.max(act.0).min(act.1);
@@ -119,6 +119,7 @@ pub fn binary_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
 
     #[test]
     fn add_same_scale_broadcast_channel() {
@@ -132,10 +133,10 @@ mod tests {
             input1: Shape4::new(1, 2, 1, 2), input2: Shape4::new(1, 1, 1, 2), output: Shape4::new(1, 2, 1, 2),
         };
         let mut out = [0i8; 4];
-        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], &mut out, &Tile::new(0..2, 0..2));
+        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], cells(&mut out), &Tile::new(0..2, 0..2));
         assert_eq!(out, [11, -18, 110, -120]);
         let mut t = [0i8; 4];
-        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], &mut t, &Tile::new(1..2, 0..2));
+        add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], cells(&mut t), &Tile::new(1..2, 0..2));
         assert_eq!(t, [0, 0, 110, -120]);
     }
 }

@@ -4,7 +4,7 @@
 //! A tile's `rows` are batches and its `channels` are units.
 use crate::conv::PerChannel;
 use crate::requant::requantize_acc;
-use crate::tile::Tile;
+use crate::tile::{Out, Tile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FullyConnectedParams {
@@ -35,7 +35,7 @@ pub fn fully_connected_s8(
     input: &[i8],
     filter: &[i8],
     bias: Option<&[i32]>,
-    output: &mut [i8],
+    output: Out<'_, i8>,
     tile: &Tile,
 ) {
     let (rows, units) = tile.clip(p.batches, p.units);
@@ -50,8 +50,7 @@ pub fn fully_connected_s8(
             if let Some(bias) = bias {
                 acc = acc.wrapping_add(bias[u]);
             }
-            output[b * p.units + u] =
-                requantize_acc(acc, q.multiplier[u], q.shift[u], p.output_offset, p.act_min, p.act_max);
+            output[b * p.units + u].set(requantize_acc(acc, q.multiplier[u], q.shift[u], p.output_offset, p.act_min, p.act_max));
         }
     }
 }
@@ -61,7 +60,7 @@ pub fn fully_connected_f32(
     input: &[f32],
     filter: &[f32],
     bias: Option<&[f32]>,
-    output: &mut [f32],
+    output: Out<'_, f32>,
     tile: &Tile,
 ) {
     let (rows, units) = tile.clip(p.batches, p.units);
@@ -74,7 +73,7 @@ pub fn fully_connected_f32(
                 total += xv * fv;
             }
             let v = total + bias.map_or(0.0, |bb| bb[u]);
-            output[b * p.units + u] = v.max(p.act_min).min(p.act_max);
+            output[b * p.units + u].set(v.max(p.act_min).min(p.act_max));
         }
     }
 }
@@ -82,6 +81,7 @@ pub fn fully_connected_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
 
     #[test]
     fn two_units_hand_checked_and_tiled() {
@@ -93,18 +93,18 @@ mod tests {
         let filter = [1i8, 1, 1, 2, 0, -2];
         let q = PerChannel { multiplier: &[1 << 30, 1 << 30], shift: &[0, 2] };
         let mut out = [0i8; 4];
-        conv_all(&p, q, &input, &filter, &mut out);
+        conv_all(&p, q, &input, &filter, cells(&mut out));
         // b0: u0 (2+3+4)=9 -> 4.5 -> 5 - 3 = 2 ; u1 (4-8)=-4 -> *2 = -8 - 3 = -11 -> clamp -10
         // b1: u0 0 -> -3 ; u1 0 -> -3
         assert_eq!(out, [2, -10, -3, -3]);
         let mut t = [0i8; 4];
-        fully_connected_s8(&p, q, &input, &filter, None, &mut t, &Tile::new(1..2, 0..2));
-        fully_connected_s8(&p, q, &input, &filter, None, &mut t, &Tile::new(0..1, 1..2));
-        fully_connected_s8(&p, q, &input, &filter, None, &mut t, &Tile::new(0..1, 0..1));
+        fully_connected_s8(&p, q, &input, &filter, None, cells(&mut t), &Tile::new(1..2, 0..2));
+        fully_connected_s8(&p, q, &input, &filter, None, cells(&mut t), &Tile::new(0..1, 1..2));
+        fully_connected_s8(&p, q, &input, &filter, None, cells(&mut t), &Tile::new(0..1, 0..1));
         assert_eq!(t, out);
     }
 
-    fn conv_all(p: &FullyConnectedParams, q: PerChannel<'_>, i: &[i8], f: &[i8], o: &mut [i8]) {
+    fn conv_all(p: &FullyConnectedParams, q: PerChannel<'_>, i: &[i8], f: &[i8], o: Out<'_, i8>) {
         fully_connected_s8(p, q, i, f, None, o, &Tile::new(0..p.batches, 0..p.units));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Windows are clipped at the borders: padding never contributes to a max or an average
 //! (the average divides by the number of in-bounds taps).
-use crate::tile::{Tile, Window2d};
+use crate::tile::{Out, Tile, Window2d};
 
 /// `window.filter.h/w` is the pool size; dilation must be 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ fn rounded_average(acc: i32, count: i32) -> i32 {
     }
 }
 
-pub fn average_pool_s8(p: &PoolParams, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn average_pool_s8(p: &PoolParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     let w = &p.window;
     let (rows, chans) = tile.clip(w.output.h, w.output.c);
     for b in 0..w.output.n {
@@ -56,14 +56,14 @@ pub fn average_pool_s8(p: &PoolParams, input: &[i8], output: &mut [i8], tile: &T
                     // TFLM rejects an all-padding window at run time; a valid model has none,
                     // so write the zero-input average instead of failing.
                     let avg = if count == 0 { 0 } else { rounded_average(acc, count) };
-                    output[w.output.offset(b, oy, ox, c)] = avg.max(p.act_min).min(p.act_max) as i8;
+                    output[w.output.offset(b, oy, ox, c)].set(avg.max(p.act_min).min(p.act_max) as i8);
                 }
             }
         }
     }
 }
 
-pub fn max_pool_s8(p: &PoolParams, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn max_pool_s8(p: &PoolParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     let w = &p.window;
     let (rows, chans) = tile.clip(w.output.h, w.output.c);
     for b in 0..w.output.n {
@@ -72,14 +72,14 @@ pub fn max_pool_s8(p: &PoolParams, input: &[i8], output: &mut [i8], tile: &Tile)
                 for c in chans.clone() {
                     let mut m = i8::MIN as i32;
                     for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i] as i32));
-                    output[w.output.offset(b, oy, ox, c)] = m.max(p.act_min).min(p.act_max) as i8;
+                    output[w.output.offset(b, oy, ox, c)].set(m.max(p.act_min).min(p.act_max) as i8);
                 }
             }
         }
     }
 }
 
-pub fn average_pool_f32(p: &PoolF32Params, input: &[f32], output: &mut [f32], tile: &Tile) {
+pub fn average_pool_f32(p: &PoolF32Params, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
     let w = &p.window;
     let (rows, chans) = tile.clip(w.output.h, w.output.c);
     for b in 0..w.output.n {
@@ -92,14 +92,14 @@ pub fn average_pool_f32(p: &PoolF32Params, input: &[f32], output: &mut [f32], ti
                         count += 1;
                     });
                     let avg = if count == 0 { 0.0 } else { total / count as f32 };
-                    output[w.output.offset(b, oy, ox, c)] = avg.max(p.act_min).min(p.act_max);
+                    output[w.output.offset(b, oy, ox, c)].set(avg.max(p.act_min).min(p.act_max));
                 }
             }
         }
     }
 }
 
-pub fn max_pool_f32(p: &PoolF32Params, input: &[f32], output: &mut [f32], tile: &Tile) {
+pub fn max_pool_f32(p: &PoolF32Params, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
     let w = &p.window;
     let (rows, chans) = tile.clip(w.output.h, w.output.c);
     for b in 0..w.output.n {
@@ -108,7 +108,7 @@ pub fn max_pool_f32(p: &PoolF32Params, input: &[f32], output: &mut [f32], tile: 
                 for c in chans.clone() {
                     let mut m = f32::MIN;
                     for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i]));
-                    output[w.output.offset(b, oy, ox, c)] = m.max(p.act_min).min(p.act_max);
+                    output[w.output.offset(b, oy, ox, c)].set(m.max(p.act_min).min(p.act_max));
                 }
             }
         }
@@ -118,6 +118,7 @@ pub fn max_pool_f32(p: &PoolF32Params, input: &[f32], output: &mut [f32], tile: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
     use crate::tile::Shape4;
 
     fn params() -> PoolParams {
@@ -133,7 +134,7 @@ mod tests {
     fn average_rounds_away_from_zero_and_clips_windows() {
         let input = [1i8, 2, -3, 4, 0, -4, -5, -6, 7];
         let mut out = [0i8; 4];
-        average_pool_s8(&params(), &input, &mut out, &Tile::new(0..2, 0..1));
+        average_pool_s8(&params(), &input, cells(&mut out), &Tile::new(0..2, 0..1));
         // (1+2+4+0)/4=1.75->2 ; (-3-4)/2=-3.5->-4 ; (-5-6)/2=-5.5->-6 ; 7
         assert_eq!(out, [2, -4, -6, 7]);
     }
@@ -142,9 +143,9 @@ mod tests {
     fn max_and_row_tiles() {
         let input = [1i8, 2, -3, 4, 0, -4, -5, -6, 7];
         let mut out = [0i8; 4];
-        max_pool_s8(&params(), &input, &mut out, &Tile::new(1..2, 0..1));
+        max_pool_s8(&params(), &input, cells(&mut out), &Tile::new(1..2, 0..1));
         assert_eq!(out, [0, 0, -5, 7]);
-        max_pool_s8(&params(), &input, &mut out, &Tile::new(0..1, 0..1));
+        max_pool_s8(&params(), &input, cells(&mut out), &Tile::new(0..1, 0..1));
         assert_eq!(out, [4, -3, -5, 7]);
     }
 }

@@ -8,7 +8,7 @@ use crate::requant::{
     multiply_by_quantized_multiplier_greater_than_one, rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul,
 };
-use crate::tile::Tile;
+use crate::tile::{Out, Tile};
 
 const SCALED_DIFF_INTEGER_BITS: i32 = 5;
 const ACCUMULATION_INTEGER_BITS: i32 = 12;
@@ -42,14 +42,14 @@ fn reciprocal(sum: i32) -> (i32, i32) {
     (crate::fixedpoint::one_over_one_plus_x_for_x_in_0_1(shifted_minus_one), bits_over_unit)
 }
 
-pub fn softmax_s8(p: &SoftmaxParams, input: &[i8], output: &mut [i8], tile: &Tile) {
+pub fn softmax_s8(p: &SoftmaxParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     if tile.channels.start > 0 || tile.channels.end < p.depth {
         return;
     }
     let (rows, _) = tile.clip(p.rows, p.depth);
     for r in rows {
         let x = &input[r * p.depth..(r + 1) * p.depth];
-        let y = &mut output[r * p.depth..(r + 1) * p.depth];
+        let y = &output[r * p.depth..(r + 1) * p.depth];
         let max = x.iter().copied().max().unwrap_or(0) as i32;
         let mut sum: i32 = 0;
         for &v in x {
@@ -58,37 +58,39 @@ pub fn softmax_s8(p: &SoftmaxParams, input: &[i8], output: &mut [i8], tile: &Til
             }
         }
         let (scale, bits_over_unit) = reciprocal(sum);
-        for (o, &v) in y.iter_mut().zip(x) {
-            *o = match exp_of_diff(p, v as i32 - max) {
+        for (o, &v) in y.iter().zip(x) {
+            o.set(match exp_of_diff(p, v as i32 - max) {
                 Some(e) => {
                     let prob = saturating_rounding_doubling_high_mul(scale, e);
                     let unsat = rounding_divide_by_pot(prob, bits_over_unit + 31 - 8);
                     (unsat - 128).clamp(-128, 127) as i8
                 }
                 None => i8::MIN,
-            };
+            });
         }
     }
 }
 
 /// float32 SOFTMAX as TFLM computes it: exp((x - max) * beta) / sum.
-pub fn softmax_f32(rows_n: usize, depth: usize, beta: f32, input: &[f32], output: &mut [f32], tile: &Tile) {
+pub fn softmax_f32(rows_n: usize, depth: usize, beta: f32, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
     if tile.channels.start > 0 || tile.channels.end < depth {
         return;
     }
     let (rows, _) = tile.clip(rows_n, depth);
     for r in rows {
         let x = &input[r * depth..(r + 1) * depth];
-        let y = &mut output[r * depth..(r + 1) * depth];
+        let y = &output[r * depth..(r + 1) * depth];
         let max = x.iter().copied().fold(f32::MIN, f32::max);
         let mut sum = 0.0f32;
-        for (o, &v) in y.iter_mut().zip(x) {
+        // The row's own output cells hold the exponentials until the sum is known (as in
+        // TFLM); they are inside this call's tile, so no other core reads or writes them.
+        for (o, &v) in y.iter().zip(x) {
             let e = libm_expf((v - max) * beta);
-            *o = e;
+            o.set(e);
             sum += e;
         }
-        for o in y.iter_mut() {
-            *o /= sum;
+        for o in y {
+            o.set(o.get() / sum);
         }
     }
 }
@@ -96,25 +98,33 @@ pub fn softmax_f32(rows_n: usize, depth: usize, beta: f32, input: &[f32], output
 /// `expf` without std: Cody-Waite range reduction then a degree-6 polynomial; accurate to
 /// about 2 ulp on the softmax domain (x <= 0). float32 results are compared with a tolerance.
 pub fn libm_expf(x: f32) -> f32 {
-    if x < -87.3 {
-        return 0.0;
+    if x < -104.0 {
+        return 0.0; // below half the smallest subnormal
+    }
+    if x > 88.8 {
+        return f32::INFINITY;
     }
     let k = (x * core::f32::consts::LOG2_E + if x < 0.0 { -0.5 } else { 0.5 }) as i32;
     let r = x - k as f32 * 0.693_145_75 - k as f32 * 1.428_606_8e-6;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((k + 127) as u32) << 23)
+    // 2^k in two normal factors, so results in the subnormal range (float LOGISTIC far
+    // below zero) and just under the overflow threshold still come out right.
+    let half = k / 2;
+    let pow2 = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
+    p * pow2(half) * pow2(k - half)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tile::cells;
 
     #[test]
     fn uniform_row_gives_equal_probabilities() {
         // input scale 1/16, beta 1 -> multiplier for 2^26/16 = 2^22: (1<<30, 23)
         let p = SoftmaxParams { rows: 1, depth: 4, input_multiplier: 1 << 30, input_left_shift: 23, diff_min: -248 };
         let mut out = [0i8; 4];
-        softmax_s8(&p, &[5, 5, 5, 5], &mut out, &Tile::new(0..1, 0..4));
+        softmax_s8(&p, &[5, 5, 5, 5], cells(&mut out), &Tile::new(0..1, 0..4));
         assert_eq!(out, [-64; 4]); // 0.25 * 256 - 128
     }
 

@@ -1,5 +1,19 @@
 //! Shapes and tiles: the only geometry kernels share with the scheduler.
+use core::cell::Cell;
 use core::ops::Range;
+
+/// A kernel's output buffer. Shared (`&[Cell<T>]`), never `&mut [T]`: cores run disjoint
+/// tiles of one op at the same time over the same buffer, and two live `&mut` slices of
+/// one buffer are undefined behaviour even when the written elements never overlap.
+/// `Cell<T>` has `T`'s layout, so `set` compiles to the same plain store.
+pub type Out<'a, T> = &'a [Cell<T>];
+
+/// Views a buffer the caller owns exclusively as a kernel output (host code, tests).
+/// A multi-core runtime instead builds one `Out` per core from the arena pointer.
+#[inline]
+pub fn cells<T>(v: &mut [T]) -> Out<'_, T> {
+    Cell::from_mut(v).as_slice_of_cells()
+}
 
 /// An NHWC shape; lower-rank tensors pad with leading 1s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -111,6 +125,68 @@ pub fn for_each_in_tile(s: Shape4, tile: &Tile, mut f: impl FnMut(usize)) {
                 let base = s.offset(n, h, w, 0);
                 for c in chans.clone() {
                     f(base + c);
+                }
+            }
+        }
+    }
+}
+
+/// The largest rank the shape-only ops (PAD, TRANSPOSE, STRIDED_SLICE, SPLIT,
+/// CONCATENATION, MEAN, RESHAPE) handle; TFLM's own limit for them is 4 or 5.
+pub const MAX_RANK: usize = 5;
+
+/// A shape of rank <= 5, padded with leading 1s, so `[n, h, w, c]` is `[1, n, h, w, c]`.
+///
+/// Tiles over such a shape use the same convention as over [`Shape4`]: `rows` index dim
+/// 2 (H of a padded NHWC shape) and `channels` dim 4 (the innermost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ShapeN(pub [usize; MAX_RANK]);
+
+impl ShapeN {
+    pub const ROW_DIM: usize = 2;
+    pub const CHANNEL_DIM: usize = MAX_RANK - 1;
+
+    pub const fn len(&self) -> usize {
+        let d = &self.0;
+        d[0] * d[1] * d[2] * d[3] * d[4]
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Row-major element strides.
+    pub const fn strides(&self) -> [usize; MAX_RANK] {
+        let d = &self.0;
+        let s4 = 1;
+        let s3 = d[4];
+        let s2 = s3 * d[3];
+        let s1 = s2 * d[2];
+        [s1 * d[1], s1, s2, s3, s4]
+    }
+}
+
+/// Visits the tile's elements of an N-D output in row-major order, giving each one's
+/// index and flat offset. Dims other than rows and channels are visited whole.
+#[inline]
+pub fn for_each_in_tile_n(s: &ShapeN, tile: &Tile, mut f: impl FnMut(&[usize; MAX_RANK], usize)) {
+    let (rows, chans) = tile.clip(s.0[ShapeN::ROW_DIM], s.0[ShapeN::CHANNEL_DIM]);
+    if rows.is_empty() || chans.is_empty() {
+        return;
+    }
+    let st = s.strides();
+    let mut idx = [0usize; MAX_RANK];
+    for a in 0..s.0[0] {
+        idx[0] = a;
+        for b in 0..s.0[1] {
+            idx[1] = b;
+            for r in rows.clone() {
+                idx[2] = r;
+                for w in 0..s.0[3] {
+                    idx[3] = w;
+                    let base = a * st[0] + b * st[1] + r * st[2] + w * st[3];
+                    for c in chans.clone() {
+                        idx[4] = c;
+                        f(&idx, base + c);
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@ use arielml_kernels::{Shape4, Window2d};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::bind_misc::{f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
+use crate::bind_misc::{cells, f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
 
 type Dims = [usize; 4];
 type Pair = (usize, usize);
@@ -51,11 +51,11 @@ fn conv2d_s8<'py>(
     match kind {
         "conv" => {
             let p = Conv2dParams { window: w, input_offset, output_offset, act_min, act_max };
-            conv::conv2d_s8(&p, q, &x, &f, bias.as_deref(), &mut y, &t)
+            conv::conv2d_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &t)
         }
         _ => {
             let p = DepthwiseParams { window: w, depth_multiplier, input_offset, output_offset, act_min, act_max };
-            depthwise::depthwise_conv2d_s8(&p, q, &x, &f, bias.as_deref(), &mut y, &t)
+            depthwise::depthwise_conv2d_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &t)
         }
     }
     Ok(i8_bytes(py, &y))
@@ -76,10 +76,10 @@ fn conv2d_f32<'py>(
     let mut y = out_f32(out, w.output.len())?;
     let t = tile(tile_);
     match kind {
-        "conv" => conv::conv2d_f32(&Conv2dF32Params { window: w, act_min, act_max }, &x, &f, b.as_deref(), &mut y, &t),
+        "conv" => conv::conv2d_f32(&Conv2dF32Params { window: w, act_min, act_max }, &x, &f, b.as_deref(), cells(&mut y), &t),
         _ => {
             let p = DepthwiseF32Params { window: w, depth_multiplier, act_min, act_max };
-            depthwise::depthwise_conv2d_f32(&p, &x, &f, b.as_deref(), &mut y, &t)
+            depthwise::depthwise_conv2d_f32(&p, &x, &f, b.as_deref(), cells(&mut y), &t)
         }
     }
     Ok(f32_bytes(py, &y))
@@ -100,7 +100,7 @@ fn fully_connected_s8<'py>(
     let mut y = out_i8(out, batches * units)?;
     let p = FullyConnectedParams { batches, depth, units, input_offset, filter_offset, output_offset, act_min, act_max };
     let q = PerChannel { multiplier: &mult, shift: &shift };
-    fully_connected::fully_connected_s8(&p, q, &x, &f, bias.as_deref(), &mut y, &tile(tile_));
+    fully_connected::fully_connected_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &tile(tile_));
     Ok(i8_bytes(py, &y))
 }
 
@@ -115,7 +115,7 @@ fn fully_connected_f32<'py>(
     let b = bias.map(|b| f32s(b, units)).transpose()?;
     let mut y = out_f32(out, batches * units)?;
     let p = FullyConnectedF32Params { batches, depth, units, act_min, act_max };
-    fully_connected::fully_connected_f32(&p, &x, &f, b.as_deref(), &mut y, &tile(tile_));
+    fully_connected::fully_connected_f32(&p, &x, &f, b.as_deref(), cells(&mut y), &tile(tile_));
     Ok(f32_bytes(py, &y))
 }
 
@@ -135,8 +135,8 @@ fn pool<'py>(
         let mut y = out_i8(out, w.output.len())?;
         let p = PoolParams { window: w, act_min: act_min as i32, act_max: act_max as i32 };
         match kind {
-            "avg" => pooling::average_pool_s8(&p, &x, &mut y, &t),
-            _ => pooling::max_pool_s8(&p, &x, &mut y, &t),
+            "avg" => pooling::average_pool_s8(&p, &x, cells(&mut y), &t),
+            _ => pooling::max_pool_s8(&p, &x, cells(&mut y), &t),
         }
         return Ok(i8_bytes(py, &y));
     }
@@ -144,8 +144,8 @@ fn pool<'py>(
     let mut y = out_f32(out, w.output.len())?;
     let p = PoolF32Params { window: w, act_min: act_min as f32, act_max: act_max as f32 };
     match kind {
-        "avg" => pooling::average_pool_f32(&p, &x, &mut y, &t),
-        _ => pooling::max_pool_f32(&p, &x, &mut y, &t),
+        "avg" => pooling::average_pool_f32(&p, &x, cells(&mut y), &t),
+        _ => pooling::max_pool_f32(&p, &x, cells(&mut y), &t),
     }
     Ok(f32_bytes(py, &y))
 }

@@ -1,6 +1,7 @@
 //! Byte conversions shared by the bindings, and the elementwise and softmax bindings.
 use arielml_kernels::elementwise::{self, ArithmeticParams, BinaryF32, BinaryShapes};
 use arielml_kernels::softmax::{self, SoftmaxParams};
+pub use arielml_kernels::cells;
 use arielml_kernels::{Shape4, Tile};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -75,9 +76,9 @@ fn binary_s8<'py>(
     let mut o = out_i8(out, s.output.len())?;
     let t = tile(tile_);
     match op {
-        "add" => elementwise::add_s8(&p, &s, &x, &y, &mut o, &t),
-        "sub" => elementwise::sub_s8(&p, &s, &x, &y, &mut o, &t),
-        "mul" => elementwise::mul_s8(&p, &s, &x, &y, &mut o, &t),
+        "add" => elementwise::add_s8(&p, &s, &x, &y, cells(&mut o), &t),
+        "sub" => elementwise::sub_s8(&p, &s, &x, &y, cells(&mut o), &t),
+        "mul" => elementwise::mul_s8(&p, &s, &x, &y, cells(&mut o), &t),
         _ => return Err(PyValueError::new_err(format!("unknown binary op {op}"))),
     }
     Ok(i8_bytes(py, &o))
@@ -99,7 +100,7 @@ fn binary_f32<'py>(
     };
     let (x, y) = (f32s(a, s.input1.len())?, f32s(b, s.input2.len())?);
     let mut o = out_f32(out, s.output.len())?;
-    elementwise::binary_f32(kind, (act_min, act_max), &s, &x, &y, &mut o, &tile(tile_));
+    elementwise::binary_f32(kind, (act_min, act_max), &s, &x, &y, cells(&mut o), &tile(tile_));
     Ok(f32_bytes(py, &o))
 }
 
@@ -115,7 +116,7 @@ fn softmax_s8<'py>(
     let mut o = out_i8(out, rows * depth)?;
     let mut t = tile(tile_);
     t.channels = 0..depth;
-    softmax::softmax_s8(&p, &x, &mut o, &t);
+    softmax::softmax_s8(&p, &x, cells(&mut o), &t);
     Ok(i8_bytes(py, &o))
 }
 
@@ -128,7 +129,7 @@ fn softmax_f32<'py>(
     let mut o = out_f32(out, rows * depth)?;
     let mut t = tile(tile_);
     t.channels = 0..depth;
-    softmax::softmax_f32(rows, depth, beta, &x, &mut o, &t);
+    softmax::softmax_f32(rows, depth, beta, &x, cells(&mut o), &t);
     Ok(f32_bytes(py, &o))
 }
 

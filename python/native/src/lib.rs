@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 mod bind_act;
 mod bind_conv;
 mod bind_misc;
+mod bind_shape;
 
 /// Version of the native kernels, so Python can check it loaded the extension it was built with.
 #[pyfunction]
@@ -22,5 +23,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bind_conv::register(m)?;
     bind_misc::register(m)?;
     bind_act::register(m)?;
+    bind_shape::register(m)?;
     Ok(())
 }
