@@ -47,6 +47,8 @@ class Firmware:
     crate: str  # directory name under firmware/boards/
     runtime: str  # linker-script flavour: "cortex-m-rt" or "riscv-rt"
     formats: tuple[str, ...]  # artifacts users of this board expect: elf, bin, uf2
+    stack_bytes: int  # stack reserved per core (the RAM fit check counts it)
+    counter_hz: int  # rate of the board crate's `Board::counter()` (for cycle reports)
     rustflags: tuple[str, ...] = ()
 
 

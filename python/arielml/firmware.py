@@ -21,10 +21,6 @@ from arielml.boards import REPO_ROOT, Board
 from arielml.errors import ArielError
 from arielml.toolchain import RustToolchain, require_rust
 
-# Stack for core 0 (cortex-m-rt) / per hart (riscv-rt), at the top of RAM.
-STACK_BYTES = 64 * 1024
-
-
 def cache_dir() -> Path:
     if "ARIELML_CACHE" in os.environ:
         return Path(os.environ["ARIELML_CACHE"])
@@ -52,7 +48,7 @@ def linker_script(board: Board) -> str:
                             ("BSS", "RAM"), ("HEAP", "RAM"), ("STACK", "RAM")):
             lines.append(f'REGION_ALIAS("REGION_{region}", {mem});')
         lines.append(f"_max_hart_id = {len(board.cores) - 1};")
-        lines.append(f"_hart_stack_size = {STACK_BYTES:#x};")
+        lines.append(f"_hart_stack_size = {board.firmware.stack_bytes:#x};")
     return "\n".join(lines) + "\n"
 
 

@@ -75,8 +75,14 @@ pub fn infer<B: Board>(s: &Schedule) {
     }
 }
 
-/// Cores 1..: run this core's table once per epoch, forever.
+/// Cores 1..: run this core's table once per epoch, forever. A core the schedule does
+/// not use (a build for fewer cores than the board has) just sleeps.
 pub fn worker<B: Board>(s: &Schedule, core: usize) -> ! {
+    if core >= s.cores.len() {
+        loop {
+            B::wait_for_signal();
+        }
+    }
     let mut seen = 0;
     loop {
         let epoch = EPOCH.load(Ordering::Acquire);

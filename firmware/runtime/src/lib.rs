@@ -6,7 +6,10 @@
 //! - `protocol`: the framed host <-> device serial protocol.
 #![no_std]
 
+pub mod arena;
 pub mod board;
+pub mod consts;
 pub mod executor;
 pub mod hello;
 pub mod protocol;
+pub mod serve;

@@ -29,13 +29,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from arielml.cli import boards_cmd, doctor_cmd, hello_cmd, inspect_cmd, run_cmd
+    from arielml.cli import bench_cmd, boards_cmd, build_cmd, doctor_cmd, hello_cmd, inspect_cmd, run_cmd
 
     cli.add_command(boards_cmd.boards)
     cli.add_command(doctor_cmd.doctor)
     cli.add_command(hello_cmd.hello)
     cli.add_command(inspect_cmd.inspect)
     cli.add_command(run_cmd.run)
+    cli.add_command(build_cmd.build)
+    cli.add_command(bench_cmd.bench)
 
 
 _register()

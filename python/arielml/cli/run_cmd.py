@@ -6,9 +6,12 @@ from pathlib import Path
 
 import click
 
+from arielml.boards import get_board
+from arielml.build import build_model
 from arielml.check import check_tflite
 from arielml.errors import ArielError, UsageError
 from arielml.pipeline import compile_model
+from arielml.runners.device import qemu_device
 from arielml.runners.host import execution_order, run_tasks
 from arielml.tensors_io import load_inputs, random_inputs, save_outputs
 
@@ -16,8 +19,10 @@ from arielml.tensors_io import load_inputs, random_inputs, save_outputs
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", "-b", default="host", show_default=True,
-              help="'host' runs the Rust kernels in this process.")
-@click.option("--cores", "-n", default=1, show_default=True, help="Cores to split the work over.")
+              help="'host' runs the Rust kernels in this process; an emulated board (qemu-an521, "
+                   "qemu-riscv32) builds the firmware and runs it under QEMU.")
+@click.option("--cores", "-n", type=int, default=None,
+              help="Cores to split the work over (default: 1 on host, all of an emulated board's).")
 @click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False, path_type=Path),
               help=".npz with one array per model input (by tensor name, or arr_0, arr_1...).")
 @click.option("--outputs", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -29,12 +34,21 @@ def run(model: Path, board: str, cores: int, inputs_path: Path | None, outputs_p
     """Run MODEL once and report its outputs; --check compares with the reference."""
     if not model.is_file():
         raise UsageError(f"{model}: no such file")
-    if board != "host":
-        raise UsageError(f"--board {board}: only 'host' is supported by run so far")
-    compiled = compile_model(model, cores=cores)
-    g = compiled.graph
-    inputs = load_inputs(g, inputs_path) if inputs_path else random_inputs(g, seed)
-    env = run_tasks(g, inputs, compiled.tasks, execution_order(compiled.schedule), compiled.lowered)
+    if board == "host":
+        compiled = compile_model(model, cores=cores or 1)
+        g = compiled.graph
+        inputs = load_inputs(g, inputs_path) if inputs_path else random_inputs(g, seed)
+        env = run_tasks(g, inputs, compiled.tasks, execution_order(compiled.schedule), compiled.lowered)
+    else:
+        b = get_board(board)
+        if not b.emulated:
+            raise UsageError(f"--board {board}: not emulated; use `arielml bench --port` for a real board")
+        built = build_model(model, b, cores=cores, log=lambda m: click.echo(m, err=True))
+        g = built.compiled.graph
+        inputs = load_inputs(g, inputs_path) if inputs_path else random_inputs(g, seed)
+        with qemu_device(built, b) as dev:
+            env = dev.infer(inputs).outputs
+        click.echo(f"ran on {b.name} (QEMU {b.qemu.machine}), {built.manifest['cores']} core(s)")
     outputs = {name: env[name] for name in g.outputs}
     for name, arr in outputs.items():
         flat = arr.reshape(-1)

@@ -42,6 +42,9 @@ static mut CORE1_ENTRY: Option<fn(usize) -> !> = None;
 
 pub struct Mps2An521;
 
+/// The board type under the name every board crate exports (used by generated crates).
+pub type ThisBoard = Mps2An521;
+
 impl Board for Mps2An521 {
     const NAME: &'static str = "qemu-an521";
     const CORES: usize = 2;

@@ -56,6 +56,9 @@ _mp_hook:
 
 pub struct RiscvVirt;
 
+/// The board type under the name every board crate exports (used by generated crates).
+pub type ThisBoard = RiscvVirt;
+
 impl Board for RiscvVirt {
     const NAME: &'static str = "qemu-riscv32";
     const CORES: usize = HARTS;
@@ -94,6 +97,30 @@ impl Board for RiscvVirt {
     fn counter() -> u32 {
         // SAFETY: the low word of mtime, always mapped.
         unsafe { read_volatile(CLINT_MTIME) }
+    }
+
+    /// Sleep until another hart's `signal` (a machine software interrupt through the
+    /// CLINT). The pending bit stays set until cleared here, after waking, so a signal
+    /// sent between the caller's check and the `wfi` is never lost: `wfi` returns at once.
+    /// Interrupts stay globally disabled; mie.MSIE only lets `wfi` wake on it.
+    fn wait_for_signal() {
+        let hart = riscv::register::mhartid::read();
+        // SAFETY: setting MSIE in mie enables no trap (mstatus.MIE stays 0); `wfi` then
+        // clearing this hart's own msip word are side-effect free otherwise.
+        unsafe {
+            core::arch::asm!("csrs mie, {0}", "wfi", in(reg) 8usize);
+            write_volatile(CLINT_MSIP.add(hart), 0);
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    fn signal() {
+        fence(Ordering::SeqCst);
+        let me = riscv::register::mhartid::read();
+        for hart in (0..HARTS).filter(|&h| h != me) {
+            // SAFETY: CLINT msip registers, one word per hart.
+            unsafe { write_volatile(CLINT_MSIP.add(hart), 1) };
+        }
     }
 
     fn exit(code: i32) -> ! {

@@ -1,0 +1,131 @@
+"""`arielml build`: model + board -> firmware crate -> ELF (+ .bin) + manifest.json.
+
+The memory fit is checked from the plan BEFORE cargo runs, so a model too big for a
+board fails in a second with the numbers, not after a long compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from arielml.arena import ArenaPlan, plan_arena
+from arielml.boards import Board
+from arielml.codegen import write_crate
+from arielml.elf import memory_use, write_bin
+from arielml.errors import UsageError
+from arielml.firmware import build_crate, cache_dir
+from arielml.pipeline import Compiled, compile_model
+
+# Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
+# the server, the executor's per-core words, the serial lock.
+RUNTIME_FIXED = 1100 + 64 + 8 * 8 * 2 + 16
+# Rough size of the code (kernels, runtime, board) for the flash estimate before linking.
+CODE_ESTIMATE = 48 * 1024
+
+
+@dataclass(frozen=True)
+class Build:
+    out: Path
+    elf: Path
+    manifest: dict
+    compiled: Compiled
+    arena: ArenaPlan
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out / "manifest.json"
+
+
+def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
+    tag = "" if mode == "static" else f"-{mode}"
+    return cache_dir() / "builds" / f"{model.stem}-{board.name}-{cores}c{tag}"
+
+
+def runtime_bytes(c: Compiled) -> int:
+    return RUNTIME_FIXED + 8 * len(c.tasks)
+
+
+def check_fit(board: Board, c: Compiled, arena: ArenaPlan, consts: int) -> dict:
+    ram_mem, flash_mem = board.memory("ram"), board.memory("flash")
+    stacks = board.firmware.stack_bytes * len(board.cores)
+    need_ram = arena.size + runtime_bytes(c) + stacks
+    need_flash = consts + CODE_ESTIMATE
+    if need_ram > ram_mem.size:
+        raise UsageError(
+            f"{c.source.name} does not fit {board.name}'s RAM: needs {need_ram:,} bytes "
+            f"(arena {arena.size:,} + runtime {runtime_bytes(c):,} + stacks {stacks:,}), "
+            f"board has {ram_mem.size:,}")
+    if need_flash > flash_mem.size:
+        raise UsageError(
+            f"{c.source.name} does not fit {board.name}'s flash: needs about {need_flash:,} bytes "
+            f"(constants {consts:,} + code ~{CODE_ESTIMATE:,}), board has {flash_mem.size:,}")
+    return {"ram_estimate": need_ram, "flash_estimate": need_flash, "stack_bytes": stacks}
+
+
+def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path, crate, tc,
+              artifacts: dict) -> dict:
+    g = c.graph
+    used = memory_use(elf, board)
+
+    def io(names):
+        return [{"name": n, "dtype": g.tensor(n).dtype.value, "shape": list(g.tensor(n).shape),
+                 "offset": arena.offsets[n], "bytes": g.tensor(n).type.nbytes} for n in names]
+
+    return {
+        "arielml": 1,
+        "board": board.name,
+        "cores": c.cores,
+        "schedule": c.mode,
+        "model": {"file": c.source.name, "sha256": hashlib.sha256(c.source.read_bytes()).hexdigest(),
+                  "id": f"{crate.model_id:016x}"},
+        "toolchain": {"rustc": str(tc.rustc), "version": tc.version, "kind": tc.kind},
+        "inputs": io(g.inputs),
+        "outputs": io(g.outputs),
+        "tasks": [{"id": t.id, "op": t.tile.op, "kind": g.ops[t.tile.op].kind.value,
+                   "rows": list(t.tile.rows), "channels": list(t.tile.channels),
+                   "core": c.schedule.placements[t.id].core, "deps": list(c.schedule.deps[t.id]),
+                   "estimated_cycles": round(c.costs[t.id])} for t in c.tasks],
+        "per_core": [list(tbl) for tbl in c.schedule.cores],
+        "memory": {
+            "arena_bytes": arena.size,
+            "runtime_bytes": runtime_bytes(c),
+            "peak_ram_bytes": arena.size + runtime_bytes(c),
+            "constants_bytes": crate.consts_bytes,
+            "elf_flash_bytes": used.flash_bytes,
+            "elf_ram_bytes": used.ram_bytes,
+            "stack_bytes": fit["stack_bytes"],
+            "board_ram_bytes": board.memory("ram").size,
+            "board_flash_bytes": board.memory("flash").size,
+            "sections": used.sections,
+            "buffers": {n: {"offset": arena.offsets[n], "bytes": arena.sizes[n]} for n in sorted(arena.offsets)},
+        },
+        "artifacts": artifacts,
+    }
+
+
+def build_model(model: Path, board: Board, *, cores: int | None = None, out: Path | None = None,
+                mode: str = "static", log=None) -> Build:
+    log = log or (lambda m: None)
+    cores = cores or len(board.cores)
+    compiled = compile_model(model, board=board, cores=cores, mode=mode)
+    arena = plan_arena(compiled)
+    consts = sum(t.type.nbytes for t in compiled.graph.constants())
+    fit = check_fit(board, compiled, arena, consts)
+    out = Path(out) if out else default_out(Path(model), board, cores, mode)
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"{len(compiled.tasks)} tasks on {cores} core(s), arena {arena.size:,} bytes; "
+        f"generating the crate in {out / 'crate'}")
+    crate = write_crate(compiled, arena, board, out)
+    result = build_crate(board, crate.package, manifest=crate.manifest, binary=crate.package, log=log)
+    elf = out / "firmware.elf"
+    shutil.copyfile(result.elf, elf)
+    artifacts = {"elf": elf.name}
+    if "bin" in board.firmware.formats:
+        artifacts["bin"] = write_bin(elf, out / "firmware.bin", board).name
+    manifest = _manifest(compiled, arena, board, fit, elf, crate, result.toolchain, artifacts)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return Build(out, elf, manifest, compiled, arena)
