@@ -109,13 +109,19 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path,
 
 def build_model(model: Path, board: Board, *, cores: int | None = None, out: Path | None = None,
                 mode: str = "static", log=None) -> Build:
-    log = log or (lambda m: None)
     cores = cores or len(board.cores)
     compiled = compile_model(model, board=board, cores=cores, mode=mode)
+    out = Path(out) if out else default_out(Path(model), board, cores, mode)
+    return build_compiled(compiled, board, out, log=log)
+
+
+def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> Build:
+    """Firmware for an already compiled (and scheduled) model."""
+    log = log or (lambda m: None)
+    cores = compiled.cores
     arena = plan_arena(compiled)
     consts = sum(t.type.nbytes for t in compiled.graph.constants())
     fit = check_fit(board, compiled, arena, consts)
-    out = Path(out) if out else default_out(Path(model), board, cores, mode)
     out.mkdir(parents=True, exist_ok=True)
     log(f"{len(compiled.tasks)} tasks on {cores} core(s), arena {arena.size:,} bytes; "
         f"generating the crate in {out / 'crate'}")

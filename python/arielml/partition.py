@@ -105,8 +105,14 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def build_tasks(g: Graph, parts_per_op: list[int]) -> list[Task]:
-    """Tasks for every op (in graph order) and their exact dependencies."""
+def build_tasks(g: Graph, parts_per_op: list[int], *, exact: bool = True) -> list[Task]:
+    """Tasks for every op (in graph order) and their dependencies.
+
+    exact=True: a tile waits only for the producer tiles it reads (most overlap between
+    consecutive ops). exact=False: a tile waits for every tile of its producer ops, so an
+    op's input is dead before its consumers write (less RAM); still no global barrier,
+    independent branches still overlap.
+    """
     producer = g.producers()
     tasks: list[Task] = []
     by_op: dict[int, list[Task]] = {}
@@ -117,7 +123,7 @@ def build_tasks(g: Graph, parts_per_op: list[int]) -> list[Task]:
             for k, name in enumerate(op.inputs):
                 if name not in producer:
                     continue  # a graph input or a constant
-                need = input_rows(g, op, k, tile.rows)
+                need = input_rows(g, op, k, tile.rows) if exact else None
                 if need is not None and not _same_row_view(g, op, g.ops[producer[name]], name):
                     need = None
                 for t in by_op[producer[name]]:

@@ -53,6 +53,32 @@ def test_the_check_catches_a_one_lsb_parameter_error():
     assert report.mismatches[0].tensor == compiled.graph.ops[conv.index].outputs[0]
 
 
+def _latest_first(tasks) -> list[int]:
+    """A valid order that runs each task as late as dependencies allow: any missing
+    dependency shows up as a consumer reading rows its producer has not written yet."""
+    done, order = set(), []
+    while len(order) < len(tasks):
+        ready = [t.id for t in tasks if t.id not in done and set(t.deps) <= done]
+        pick = max(ready)
+        done.add(pick)
+        order.append(pick)
+    return order
+
+
+@pytest.mark.parametrize("model", INT8_MODELS)
+def test_tile_exact_dependencies_are_sufficient(model):
+    path = MLPERF_DIR / f"{model}.tflite"
+    from arielml.pipeline import compile_graph, load
+
+    c = compile_graph(load(path), source=path, cores=4, exact_deps=True)
+    op_level = compile_graph(c.graph, source=path, cores=4)
+    assert sum(map(len, (t.deps for t in c.tasks))) <= sum(map(len, (t.deps for t in op_level.tasks)))
+    inputs = random_inputs(c.graph, 1)
+    env = run_tasks(c.graph, inputs, c.tasks, _latest_first(c.tasks), c.lowered)
+    report = check_tflite(c.graph, path, inputs, env)
+    assert report.ok, report.summary()
+
+
 def test_tiles_interleaved_across_cores_equal_one_core():
     path = MLPERF_DIR / "pretrainedResnet_quant.tflite"
     one, four = compile_model(path, cores=1), compile_model(path, cores=4)
