@@ -18,7 +18,7 @@ from arielml.codegen import write_crate
 from arielml.elf import memory_use, write_bin
 from arielml.errors import UsageError
 from arielml.firmware import build_crate, cache_dir
-from arielml.pipeline import Compiled, compile_model
+from arielml.pipeline import Compiled, compile_graph, compile_model
 
 # Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
 # the server, the executor's per-core words, the serial lock.
@@ -111,8 +111,22 @@ def build_model(model: Path, board: Board, *, cores: int | None = None, out: Pat
                 mode: str = "static", log=None) -> Build:
     cores = cores or len(board.cores)
     compiled = compile_model(model, board=board, cores=cores, mode=mode)
+    costs = stored_costs(Path(model), board, compiled)
+    if costs is not None:  # reschedule the same tasks with their measured costs
+        compiled = compile_graph(compiled.graph, source=Path(model), board=board, cores=cores, mode=mode,
+                                 profile=costs)
     out = Path(out) if out else default_out(Path(model), board, cores, mode)
     return build_compiled(compiled, board, out, log=log)
+
+
+def stored_costs(model: Path, board: Board, compiled: Compiled) -> dict[int, float] | None:
+    """Measured task costs from `arielml profile`, when one exists for this tiling."""
+    from arielml.profile import load_profile  # profile imports build: import at use
+
+    prof = load_profile(model, board, compiled.cores)
+    if prof is None or len(prof.task_instructions) != len(compiled.tasks):
+        return None
+    return prof.as_costs()
 
 
 def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> Build:
