@@ -8,12 +8,17 @@ planned start times order all tasks consistently with every core's table and eve
 dependency, so in any real execution each task's dependencies finish eventually.
 
 `barrier_schedule` is the prior art's scheme (Ariel-ML), for comparison: every op cut
-into equal tiles handed out round-robin, and a barrier after every op.
+into equal tiles handed out round-robin, and a barrier after every op. `exact_schedule`
+(arielml.exact) solves small graphs optimally with CP-SAT and returns the same type.
+
+`simulate` runs a schedule the way the firmware's executor does (each core walks its
+table in order, waiting for each task's deps) with any durations; it is the validity
+oracle and also re-times a schedule at other core speeds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arielml.partition import Task
 
@@ -27,10 +32,27 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class SolveReport:
+    """How an exact (solver) schedule was obtained; figures in cycles of a speed-1 core."""
+
+    status: str  # "optimal", "feasible" (time limit hit) or "fallback" (list schedule kept)
+    objective: float  # makespan of the returned schedule
+    bound: float  # the solver's proven lower bound on any schedule's makespan
+    seconds: float
+    detail: str = ""
+
+    @property
+    def gap(self) -> float:
+        """Relative optimality gap: 0 means proven optimal."""
+        return max(0.0, (self.objective - self.bound) / self.objective) if self.objective else 0.0
+
+
+@dataclass(frozen=True)
 class Schedule:
     placements: tuple[Placement, ...]  # indexed by task id
     cores: tuple[tuple[int, ...], ...]  # per core, task ids in execution order
     deps: tuple[tuple[int, ...], ...]  # per task, what it waits for (after barriers are added)
+    report: SolveReport | None = field(default=None, compare=False)
 
     @property
     def makespan(self) -> float:
@@ -109,3 +131,57 @@ def _assemble(tasks: list[Task], placed: dict[int, Placement], n_cores: int,
     cores = tuple(tuple(sorted((p.task for p in placements if p.core == c),
                                key=lambda t: (placements[t].start, t))) for c in range(n_cores))
     return Schedule(placements, cores, tuple(tuple(d) for d in deps))
+
+
+class Deadlock(RuntimeError):
+    """The per-core tables and the dependencies wait on each other: a scheduler bug."""
+
+
+def simulate(s: Schedule, durations: list[float], sync_cost: float = 0.0) -> Schedule:
+    """Run `s` as the executor does, task t taking `durations[t]`; the timed result.
+
+    A task starts when its core has finished the previous entry of its table and every
+    dependency has finished (plus `sync_cost` when the dependency ran on another core).
+    With fixed tables and deps these times do not depend on the order we evaluate cores.
+    """
+    where = [0] * len(s.deps)
+    for c, table in enumerate(s.cores):
+        for t in table:
+            where[t] = c
+    finish: list[float | None] = [None] * len(s.deps)
+    placed: dict[int, Placement] = {}
+    pos = [0] * len(s.cores)
+    free = [0.0] * len(s.cores)
+    progress = True
+    while progress:
+        progress = False
+        for c, table in enumerate(s.cores):
+            while pos[c] < len(table):
+                t = table[pos[c]]
+                if any(finish[d] is None for d in s.deps[t]):
+                    break
+                start = max([free[c]] + [finish[d] + (sync_cost if where[d] != c else 0.0)
+                                         for d in s.deps[t]])
+                finish[t] = free[c] = start + durations[t]
+                placed[t] = Placement(t, c, start, finish[t])
+                pos[c] += 1
+                progress = True
+    if len(placed) < len(s.deps):
+        stuck = [s.cores[c][pos[c]] for c in range(len(s.cores)) if pos[c] < len(s.cores[c])]
+        raise Deadlock(f"cores stuck before tasks {stuck}")
+    return Schedule(tuple(placed[t] for t in range(len(placed))), s.cores, s.deps, s.report)
+
+
+def retime(s: Schedule, cost: list[float], speeds: list[float], sync_cost: float = 0.0) -> Schedule:
+    """`s` with its tables kept, executed on cores of `speeds`."""
+    durations = [0.0] * len(s.deps)
+    for c, table in enumerate(s.cores):
+        for t in table:
+            durations[t] = cost[t] / speeds[c]
+    return simulate(s, durations, sync_cost)
+
+
+def makespan_lower_bound(tasks: list[Task], cost: list[float], speeds: list[float]) -> float:
+    """What no schedule beats: the critical path on the fastest core, all work on all cores."""
+    path = max(upward_ranks(tasks, cost), default=0.0) / max(speeds)
+    return max(path, sum(cost) / sum(speeds))
