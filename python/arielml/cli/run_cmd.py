@@ -8,7 +8,7 @@ import click
 
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
+from arielml.check import check_onnx, check_tflite
 from arielml.errors import ArielError, UsageError
 from arielml.pipeline import compile_model
 from arielml.runners.device import qemu_device
@@ -28,7 +28,10 @@ from arielml.tensors_io import load_inputs, random_inputs, save_outputs
 @click.option("--outputs", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the model outputs here (.npz, keyed by output tensor name).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs used without --inputs.")
-@click.option("--check", is_flag=True, help="Compare with TFLM (.tflite): every intermediate tensor must be identical.")
+@click.option("--check", is_flag=True,
+              help="Compare with the reference: TFLM for .tflite (int8 tensors identical, float32 within "
+                   "1e-5 relative), onnxruntime for .onnx (NCHW; float32 within 1e-5 relative, QDQ int8 "
+                   "within 1 LSB).")
 def run(model: Path, board: str, cores: int, inputs_path: Path | None, outputs_path: Path | None,
         seed: int, check: bool) -> None:
     """Run MODEL once and report its outputs; --check compares with the reference."""
@@ -58,9 +61,16 @@ def run(model: Path, board: str, cores: int, inputs_path: Path | None, outputs_p
         save_outputs(outputs_path, outputs)
         click.echo(f"outputs written to {outputs_path}")
     if check:
-        if model.suffix.lower() != ".tflite":
-            raise UsageError("--check compares .tflite models with TFLM; ONNX checks are not built yet")
-        report = check_tflite(g, model, inputs, env)
+        suffix = model.suffix.lower()
+        if suffix == ".onnx":
+            # Each op is also run on onnxruntime's own inputs (see check_onnx).
+            lowered = (compiled if board == "host" else built.compiled).lowered
+            report = check_onnx(g, model, inputs, env, lowered=lowered)
+        elif suffix == ".tflite":
+            report = check_tflite(g, model, inputs, env)
+        else:
+            raise UsageError(f"--check: no reference for {model.suffix or 'extensionless'} models "
+                             f"(.tflite: TFLM, .onnx: onnxruntime)")
         click.echo(report.summary())
         if not report.ok:
             raise ArielError("outputs differ from the reference", exit_code=1)

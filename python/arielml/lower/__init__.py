@@ -10,10 +10,12 @@ from collections import Counter
 
 from arielml.errors import UsageError
 from arielml.ir import Graph, OpKind
+from arielml.lower.act import Clamp, Unary
 from arielml.lower.base import HostTile, Lowered, RustCx
 from arielml.lower.elementwise import Binary
 from arielml.lower.fc import FullyConnected
 from arielml.lower.memory import Reshape
+from arielml.lower.shape_ops import Concatenation, Mean, Pack, Pad, Split, StridedSlice, Transpose
 from arielml.lower.softmax import Softmax
 from arielml.lower.window import Conv, Pool
 
@@ -30,6 +32,22 @@ LOWERINGS: dict[OpKind, type[Lowered]] = {
     OpKind.RESHAPE: Reshape,
     OpKind.SQUEEZE: Reshape,
     OpKind.EXPAND_DIMS: Reshape,
+    OpKind.QUANTIZE: Unary,
+    OpKind.DEQUANTIZE: Unary,
+    OpKind.LOGISTIC: Unary,
+    OpKind.TANH: Unary,
+    OpKind.LEAKY_RELU: Unary,
+    OpKind.HARD_SWISH: Unary,
+    OpKind.RELU: Clamp,
+    OpKind.RELU6: Clamp,
+    OpKind.CLIP: Clamp,
+    OpKind.MEAN: Mean,
+    OpKind.PAD: Pad,
+    OpKind.CONCATENATION: Concatenation,
+    OpKind.TRANSPOSE: Transpose,
+    OpKind.STRIDED_SLICE: StridedSlice,
+    OpKind.SPLIT: Split,
+    OpKind.PACK: Pack,
 }
 
 

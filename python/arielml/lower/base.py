@@ -56,6 +56,17 @@ class Lowered:
     def key(self, role: str) -> str:
         return f"op{self.index}_{role}"
 
+    # Multi-output ops (SPLIT) override these two; everything else has one output.
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Every tensor this op writes (`output` is the first)."""
+        return (self.output,)
+
+    def host_all(self, env: dict[str, np.ndarray], tile: HostTile | None,
+                 partial: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`host` for every output: `partial` holds what earlier tiles of this op wrote."""
+        return {self.output: self.host(env, tile, partial.get(self.output))}
+
 
 def shape4(shape) -> tuple[int, int, int, int]:
     shape = tuple(int(d) for d in shape)
@@ -77,6 +88,48 @@ def f32_lit(v: float) -> str:
     if v == float("-inf"):
         return "f32::NEG_INFINITY"
     return f"{float(np.float32(v))!r}_f32"
+
+
+KCRATE = "arielml_kernels"  # kernel modules model.rs does not import are named in full
+
+
+def shape5(shape) -> tuple[int, int, int, int, int]:
+    """A rank <= 5 shape padded with leading 1s, as the rank-5 kernels take it."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) > 5:
+        raise ValueError(f"at most 5 dimensions, got {list(shape)}")
+    return (1,) * (5 - len(shape)) + shape
+
+
+def shape5_lit(shape) -> str:
+    return f"{KCRATE}::tile::ShapeN([{', '.join(str(d) for d in shape5(shape))}])"
+
+
+def dims_lit(values, ty: str = "") -> str:
+    return "[" + ", ".join(f"{int(v)}{ty}" for v in values) + "]"
+
+
+def nd_tile(kind, ir_shape, kernel_shape, tile: HostTile | None) -> HostTile:
+    """The tile a rank-5 kernel takes for a tile of the op's output as the partitioner
+    cut it (`partition.out_grid` of the IR shape).
+
+    A tile covering the whole output becomes the kernel's whole output: the IR shape can
+    differ from the kernel's (MEAN without keep_dims, STRIDED_SLICE's shrunk axes, rank
+    5). A partial tile is passed through when both views index the same rows/channels.
+    """
+    from arielml.partition import out_grid  # partition does not import lower
+
+    k5 = shape5(kernel_shape)
+    full = (0, k5[2], 0, k5[4])
+    if tile is None:
+        return full
+    rows, chans = out_grid(kind, tuple(ir_shape))
+    if tuple(tile) == (0, rows, 0, chans):
+        return full
+    if len(ir_shape) <= 4 and shape5(ir_shape) == k5:
+        return tuple(tile)
+    raise ValueError(f"{kind.value}: partial tile {tile} of output {list(ir_shape)} has no "
+                     f"kernel equivalent")
 
 
 def tensors(g: Graph, op: Op) -> tuple[list[Tensor], Tensor]:

@@ -32,6 +32,8 @@ def run_tasks(g: Graph, inputs: dict[str, np.ndarray], tasks: list[Task], order:
         tile = tasks[t].tile
         low = lowered[tile.op]
         host_tile = (*tile.rows, *tile.channels)
-        partial[low.output] = low.host(env, host_tile, partial.get(low.output))
-        env[low.output] = partial[low.output]
+        # Multi-output ops (SPLIT) write several tensors per tile; see Lowered.host_all.
+        for name, value in low.host_all(env, host_tile, partial).items():
+            partial[name] = value
+            env[name] = value
     return env
