@@ -1,5 +1,6 @@
 //! CONV_2D: int8 per-channel (TFLM `ConvPerChannel`) and float32, with grouped filters.
-use crate::requant::requantize_acc;
+use crate::requant::{requantize_acc, Requant};
+use crate::simd::dot;
 use crate::tile::{Out, Tile, Window2d};
 
 /// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
@@ -37,7 +38,135 @@ fn group_base(w: &Window2d, oc: usize) -> usize {
 }
 
 /// Computes the `tile` part of `output` (NHWC); filter is OHWI, bias one i32 per channel.
+///
+/// Fast path (ungrouped filters, dilation >= 1): four output channels at a time over all
+/// the tile's pixels, so each input load serves four filters. A pixel whose window lies
+/// wholly inside the input accumulates the pure dot product `sum(x * w)` and adds
+/// `input_offset * sum(w)` (computed once per channel); a pixel whose window crosses the
+/// padding sums `(x + input_offset) * w` over its valid taps. Both are exact integer sums
+/// (mod 2^32), so the result is TFLM's bit for bit.
 pub fn conv2d_s8(
+    p: &Conv2dParams,
+    q: PerChannel<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    output: Out<'_, i8>,
+    tile: &Tile,
+) {
+    let w = &p.window;
+    let (rows, chans) = tile.clip(w.output.h, w.output.c);
+    if rows.is_empty() || chans.is_empty() || w.output.n == 0 || w.output.w == 0 {
+        return;
+    }
+    if w.filter.c != w.input.c || w.filter.c == 0 || w.dilation_h == 0 || w.dilation_w == 0 {
+        return conv2d_s8_reference(p, q, input, filter, bias, output, tile);
+    }
+    // The interior sum trick costs one pass over the filter per channel: worth it only when
+    // the tile has several pixels to share it.
+    let pixels = w.output.n * rows.len() * w.output.w;
+    let sums = pixels >= 4;
+    let mut oc = chans.start;
+    while oc + 4 <= chans.end {
+        conv_block::<4>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        oc += 4;
+    }
+    while oc < chans.end {
+        conv_block::<1>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        oc += 1;
+    }
+}
+
+/// Valid filter taps `lo..hi` of output coordinate `o` along one axis (taps whose input
+/// coordinate `o*stride + k*dilation - pad` lies in `0..size`), and the input coordinate of
+/// tap `lo`. `dilation >= 1`.
+#[inline(always)]
+pub(crate) fn tap_range(o: usize, stride: usize, dilation: usize, pad: usize, size: usize, taps: usize) -> (usize, usize, usize) {
+    let start = o * stride;
+    let lo = if start >= pad { 0 } else { (pad - start).div_ceil(dilation) };
+    let lim = size + pad;
+    let hi = if lim > start { (lim - start).div_ceil(dilation).min(taps) } else { 0 };
+    let lo = lo.min(hi);
+    (lo, hi, (start + lo * dilation).wrapping_sub(pad))
+}
+
+/// `N` consecutive output channels from `oc`, every pixel of `rows`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn conv_block<const N: usize>(
+    p: &Conv2dParams,
+    q: PerChannel<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    output: Out<'_, i8>,
+    rows: core::ops::Range<usize>,
+    oc: usize,
+    sums: bool,
+) {
+    let w = &p.window;
+    let (kh, kw, depth) = (w.filter.h, w.filter.w, w.filter.c);
+    let k_len = kh * kw * depth;
+    let off = p.input_offset;
+    let f: [&[i8]; N] = core::array::from_fn(|j| &filter[(oc + j) * k_len..(oc + j + 1) * k_len]);
+    let b0: [i32; N] = core::array::from_fn(|j| bias.map_or(0, |b| b[oc + j]));
+    // Accumulator start for a window without padding: bias + input_offset * sum(w).
+    let full: [i32; N] = core::array::from_fn(|j| {
+        let s = f[j].iter().fold(0i32, |a, &v| a.wrapping_add(v as i32));
+        b0[j].wrapping_add(off.wrapping_mul(s))
+    });
+    let rq: [Requant; N] = core::array::from_fn(|j| {
+        Requant::new(q.multiplier[oc + j], q.shift[oc + j], p.output_offset, p.act_min, p.act_max)
+    });
+    let tap_stride = w.dilation_w * depth;
+    for b in 0..w.output.n {
+        for oy in rows.clone() {
+            let (ky0, ky1, iy0) = tap_range(oy, w.stride_h, w.dilation_h, w.pad_top, w.input.h, kh);
+            for ox in 0..w.output.w {
+                let (kx0, kx1, ix0) = tap_range(ox, w.stride_w, w.dilation_w, w.pad_left, w.input.w, kw);
+                let inside = sums && ky0 == 0 && ky1 == kh && kx0 == 0 && kx1 == kw;
+                let mut acc = if inside { full } else { b0 };
+                if kx0 < kx1 {
+                    let run = (kx1 - kx0) * depth;
+                    for (r, ky) in (ky0..ky1).enumerate() {
+                        let i0 = w.input.offset(b, iy0 + r * w.dilation_h, ix0, 0);
+                        let f0 = (ky * kw + kx0) * depth;
+                        if w.dilation_w == 1 {
+                            // Taps kx0..kx1 of this row are one contiguous run in input and filter.
+                            let x = &input[i0..i0 + run];
+                            let fs: [&[i8]; N] = core::array::from_fn(|j| &f[j][f0..f0 + run]);
+                            if inside {
+                                dot::<N, false>(x, fs, off, &mut acc);
+                            } else {
+                                dot::<N, true>(x, fs, off, &mut acc);
+                            }
+                        } else {
+                            for t in 0..kx1 - kx0 {
+                                let xi = i0 + t * tap_stride;
+                                let fi = f0 + t * depth;
+                                let x = &input[xi..xi + depth];
+                                let fs: [&[i8]; N] = core::array::from_fn(|j| &f[j][fi..fi + depth]);
+                                if inside {
+                                    dot::<N, false>(x, fs, off, &mut acc);
+                                } else {
+                                    dot::<N, true>(x, fs, off, &mut acc);
+                                }
+                            }
+                        }
+                    }
+                }
+                let o = w.output.offset(b, oy, ox, oc);
+                let out = &output[o..o + N];
+                for j in 0..N {
+                    out[j].set(rq[j].apply(acc[j]));
+                }
+            }
+        }
+    }
+}
+
+/// The straightforward TFLM-order loop: grouped filters and degenerate geometries.
+fn conv2d_s8_reference(
     p: &Conv2dParams,
     q: PerChannel<'_>,
     input: &[i8],

@@ -4,6 +4,7 @@
 //! A tile's `rows` are batches and its `channels` are units.
 use crate::conv::PerChannel;
 use crate::requant::requantize_acc;
+use crate::simd::dot;
 use crate::tile::{Out, Tile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,44 @@ pub fn fully_connected_s8(
     tile: &Tile,
 ) {
     let (rows, units) = tile.clip(p.batches, p.units);
+    if p.filter_offset != 0 {
+        return fully_connected_reference(p, q, input, filter, bias, output, rows, units);
+    }
+    // filter_offset == 0: acc = sum((x + input_offset) * w), four units per input pass.
+    let d = p.depth;
+    for b in rows {
+        let x = &input[b * d..(b + 1) * d];
+        let mut u = units.start;
+        while u + 4 <= units.end {
+            let f: [&[i8]; 4] = core::array::from_fn(|j| &filter[(u + j) * d..(u + j + 1) * d]);
+            let mut acc: [i32; 4] = core::array::from_fn(|j| bias.map_or(0, |bb| bb[u + j]));
+            dot::<4, true>(x, f, p.input_offset, &mut acc);
+            for j in 0..4 {
+                let v = requantize_acc(acc[j], q.multiplier[u + j], q.shift[u + j], p.output_offset, p.act_min, p.act_max);
+                output[b * p.units + u + j].set(v);
+            }
+            u += 4;
+        }
+        while u < units.end {
+            let mut acc = [bias.map_or(0, |bb| bb[u])];
+            dot::<1, true>(x, [&filter[u * d..(u + 1) * d]], p.input_offset, &mut acc);
+            output[b * p.units + u].set(requantize_acc(acc[0], q.multiplier[u], q.shift[u], p.output_offset, p.act_min, p.act_max));
+            u += 1;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fully_connected_reference(
+    p: &FullyConnectedParams,
+    q: PerChannel<'_>,
+    input: &[i8],
+    filter: &[i8],
+    bias: Option<&[i32]>,
+    output: Out<'_, i8>,
+    rows: core::ops::Range<usize>,
+    units: core::ops::Range<usize>,
+) {
     for b in rows {
         let x = &input[b * p.depth..(b + 1) * p.depth];
         for u in units.clone() {

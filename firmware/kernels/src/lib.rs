@@ -45,6 +45,7 @@ pub mod memory;
 pub mod pooling;
 pub mod reduce;
 pub mod requant;
+mod simd;
 pub mod softmax;
 pub mod tile;
 

@@ -10,9 +10,21 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == b && a == i32::MIN {
         return i32::MAX;
     }
+    // gemmlowp computes `trunc((ab + nudge) / 2^31)` with nudge `2^30` for ab >= 0 and
+    // `1 - 2^30` below. For ab < 0 that is `ceil((ab + 1 - 2^30) / 2^31)`
+    // = `floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31)` = `floor((ab + 2^30) / 2^31)`, the same
+    // expression as for ab >= 0, so one arithmetic shift does both (no branch, no division).
+    ((a as i64 * b as i64 + (1i64 << 30)) >> 31) as i32
+}
+
+/// The original formulation, kept to test the shift form against.
+#[cfg(test)]
+fn srdhm_by_division(a: i32, b: i32) -> i32 {
+    if a == b && a == i32::MIN {
+        return i32::MAX;
+    }
     let ab = a as i64 * b as i64;
     let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Rust's `/` truncates toward zero like C++, which the nudge above relies on.
     ((ab + nudge) / (1i64 << 31)) as i32
 }
 
@@ -70,9 +82,75 @@ pub fn requantize_acc(acc: i32, multiplier: i32, shift: i32, out_offset: i32, lo
     clamp_to_i8(v, lo, hi)
 }
 
+/// `requantize_acc` with one output channel's parameters fixed, for kernels that
+/// requantize many accumulators of the same channel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Requant {
+    multiplier: i32,
+    left: u32,
+    right: i32,
+    out_offset: i32,
+    lo: i32,
+    hi: i32,
+}
+
+impl Requant {
+    #[inline(always)]
+    pub(crate) fn new(multiplier: i32, shift: i32, out_offset: i32, lo: i32, hi: i32) -> Self {
+        let left = if shift > 0 { shift } else { 0 };
+        let right = if shift > 0 { 0 } else { -shift };
+        Requant { multiplier, left: left as u32, right, out_offset, lo, hi }
+    }
+
+    /// Exactly `requantize_acc(acc, multiplier, shift, out_offset, lo, hi)`.
+    #[inline(always)]
+    pub(crate) fn apply(&self, acc: i32) -> i8 {
+        // `x.wrapping_shl(l)` == `x.wrapping_mul(1i32.wrapping_shl(l))`: both shift by l mod 32.
+        let shifted = acc.wrapping_shl(self.left);
+        let v = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, self.multiplier), self.right);
+        clamp_to_i8(v.wrapping_add(self.out_offset), self.lo, self.hi)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shift_form_matches_division_form() {
+        let mut s = 1u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 32) as i32
+        };
+        let edges = [0, 1, -1, 2, -2, i32::MIN, i32::MIN + 1, i32::MAX, 1 << 30, -(1 << 30), 3, -3];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(saturating_rounding_doubling_high_mul(a, b), srdhm_by_division(a, b), "{a} {b}");
+            }
+        }
+        for _ in 0..200_000 {
+            let (a, b) = (next(), next());
+            let a = if a & 1 == 0 { a >> (a as u32 & 31) } else { a };
+            assert_eq!(saturating_rounding_doubling_high_mul(a, b), srdhm_by_division(a, b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn requant_matches_requantize_acc() {
+        let mut s = 5u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 32) as i32
+        };
+        for _ in 0..100_000 {
+            let acc = next() >> (next() as u32 & 31);
+            let m = (next() as u32 >> 1) as i32 | (1 << 30);
+            let shift = (next() & 31) - 20;
+            let q = Requant::new(m, shift, -5, -128, 100);
+            assert_eq!(q.apply(acc), requantize_acc(acc, m, shift, -5, -128, 100));
+        }
+    }
 
     #[test]
     fn high_mul_rounding() {
