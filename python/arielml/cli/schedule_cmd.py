@@ -12,7 +12,8 @@ from arielml.boards import get_board
 from arielml.errors import UsageError
 from arielml.exact import DEFAULT_TIME_LIMIT, exact_schedule
 from arielml.gantt import gantt_svg
-from arielml.pipeline import SYNC_CYCLES, Compiled, compile_model, core_speeds
+from arielml.build import stored_costs
+from arielml.pipeline import SYNC_CYCLES, Compiled, compile_graph, core_speeds, load
 from arielml.schedule import Schedule, makespan_lower_bound
 
 
@@ -37,14 +38,21 @@ def schedule_model(model: Path, board_name: str, cores: int | None, mode: str,
         raise UsageError(f"{model}: no such file")
     board = get_board(board_name)
     n = cores or len(board.cores)
-    base = compile_model(model, board=board, cores=n, mode="barrier")
+    g = load(model)
+    static = compile_graph(g, source=model, board=board, cores=n)
+    costs = stored_costs(model, board, static)  # measured by `arielml profile`, if any
+
+    def compiled(m: str) -> Compiled:
+        return compile_graph(g, source=model, board=board, cores=n, mode=m, profile=costs)
+
+    base = compiled("barrier")
     if mode == "exact":
         # Same tasks and costs as static; exact only changes who runs what, and when.
-        c = compile_model(model, board=board, cores=n, mode="static")
+        c = compiled("static")
         sched = exact_schedule(c.tasks, c.costs, core_speeds(board, n), SYNC_CYCLES,
                                time_limit=time_limit)
         return dataclasses.replace(c, schedule=sched, mode="exact"), base
-    return compile_model(model, board=board, cores=n, mode=mode), base
+    return compiled(mode), base
 
 
 def _table(ours: Figures, base: Figures, mode: str) -> str:

@@ -56,6 +56,19 @@ class Lowered:
     def key(self, role: str) -> str:
         return f"op{self.index}_{role}"
 
+    def take_channel_requant(self, op: Op) -> None:
+        """Per-channel multiplier/shift tables (as constants) and the int8 clamp of a
+        CONV/DEPTHWISE/FC op, from passes.requant."""
+        rq = op.requant
+        self.consts["multiplier"] = np.asarray(rq.multiplier, np.int32)
+        self.consts["shift"] = np.asarray(rq.shift, np.int32)
+        self.act = (rq.act_min, rq.act_max)
+
+    def per_channel_lit(self, cx: "RustCx") -> str:
+        c = self.consts
+        return (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
+                f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+
     # Multi-output ops (SPLIT) override these two; everything else has one output.
     @property
     def outputs(self) -> tuple[str, ...]:

@@ -21,11 +21,8 @@ class FullyConnected(Lowered):
         if rest:
             me.consts["bias"] = rest[0].data
         if me.int8:
-            rq = op.requant
-            me.consts["multiplier"] = np.asarray(rq.multiplier, np.int32)
-            me.consts["shift"] = np.asarray(rq.shift, np.int32)
+            me.take_channel_requant(op)
             me.offsets = (-zp(x), -zp(w), zp(y))
-            me.act = (rq.act_min, rq.act_max)
         else:
             me.act = op.attrs.clamp
         return me
@@ -51,8 +48,7 @@ class FullyConnected(Lowered):
         if not self.int8:
             return (f"fully_connected::fully_connected_f32(&FullyConnectedF32Params {{ {dims}, "
                     f"act_min: {f32_lit(self.act[0])}, act_max: {f32_lit(self.act[1])} }}, {data});")
-        q = (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
-             f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+        q = self.per_channel_lit(cx)
         i_off, f_off, o_off = self.offsets
         return (f"fully_connected::fully_connected_s8(&FullyConnectedParams {{ {dims}, "
                 f"input_offset: {i_off}, filter_offset: {f_off}, output_offset: {o_off}, "

@@ -33,11 +33,8 @@ class Conv(Lowered):
         if rest:
             me.consts["bias"] = rest[0].data
         if me.int8:
-            rq = op.requant
-            me.consts["multiplier"] = np.asarray(rq.multiplier, np.int32)
-            me.consts["shift"] = np.asarray(rq.shift, np.int32)
+            me.take_channel_requant(op)
             me.offsets = (-zp(x), zp(y))
-            me.act = (rq.act_min, rq.act_max)
         else:
             me.act = op.attrs.clamp
         return me
@@ -70,8 +67,7 @@ class Conv(Lowered):
                     f"act_max: {f32_lit(self.act[1])} }}, {data});")
         fn, ps = ("depthwise::depthwise_conv2d_s8", "DepthwiseParams") if self.depthwise \
             else ("conv::conv2d_s8", "Conv2dParams")
-        q = (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
-             f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+        q = self.per_channel_lit(cx)
         return (f"{fn}(&{ps} {{ window: {win}, {dm}input_offset: {self.offsets[0]}, "
                 f"output_offset: {self.offsets[1]}, act_min: {self.act[0]}, act_max: {self.act[1]} }}, "
                 f"{q}, {data});")
