@@ -23,16 +23,34 @@ MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8",
 CASES = [("qemu-an521", 1), ("qemu-an521", 2), ("qemu-riscv32", 1), ("qemu-riscv32", 2), ("qemu-riscv32", 4)]
 
 
+PARALLEL = [case for case in CASES if case[1] > 1]
+
+
 @pytest.fixture(scope="module")
 def refs():
     return {m: TflmReference(MODELS_DIR / f"{m}.tflite") for m in MODELS}
 
 
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """One firmware build per (model, board, cores), shared by the tests of this module."""
+    cache = {}
+
+    def get(model: str, board_name: str, cores: int):
+        key = (model, board_name, cores)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"{model}-{board_name}-{cores}")
+            cache[key] = build_model(MODELS_DIR / f"{model}.tflite", get_board(board_name), cores=cores, out=out)
+        return cache[key]
+
+    return get
+
+
 @pytest.mark.parametrize("board_name,cores", CASES)
 @pytest.mark.parametrize("model", MODELS)
-def test_bit_exact_with_tflm_on_emulated_board(model, board_name, cores, refs, tmp_path):
+def test_bit_exact_with_tflm_on_emulated_board(model, board_name, cores, refs, builds):
     board, path = get_board(board_name), MODELS_DIR / f"{model}.tflite"
-    build = build_model(path, board, cores=cores, out=tmp_path)
+    build = builds(model, board_name, cores)
     g = build.compiled.graph
     assert build.manifest["cores"] == cores
     assert {t["core"] for t in build.manifest["tasks"]} == set(range(cores))
@@ -54,13 +72,13 @@ def test_bit_exact_with_tflm_on_emulated_board(model, board_name, cores, refs, t
             assert len(result.task_ticks) == len(build.manifest["tasks"])
 
 
-@pytest.mark.parametrize("board_name,cores", [("qemu-an521", 2), ("qemu-riscv32", 4)])
-@pytest.mark.parametrize("model", ["pretrainedResnet_quant", "kws_ref_model"])
-def test_parallel_runs_identical_with_host_threads_per_core(model, board_name, cores, refs, tmp_path):
+@pytest.mark.parametrize("board_name,cores", PARALLEL)
+@pytest.mark.parametrize("model", MODELS)
+def test_parallel_runs_identical_with_host_threads_per_core(model, board_name, cores, refs, builds):
     """-accel tcg,thread=multi runs each emulated core on its own host thread: real
     concurrency, so a missing dependency or overlapping buffer would show up here."""
     board, path = get_board(board_name), MODELS_DIR / f"{model}.tflite"
-    build = build_model(path, board, cores=cores, out=tmp_path)
+    build = builds(model, board_name, cores)
     g = build.compiled.graph
     inputs = random_inputs(g, 11)
     with qemu_device(build, board, extra_args=("-accel", "tcg,thread=multi")) as dev:

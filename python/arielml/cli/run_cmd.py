@@ -45,7 +45,7 @@ def run(model: Path, board: str, cores: int, inputs_path: Path | None, outputs_p
     else:
         b = get_board(board)
         if not b.emulated:
-            raise UsageError(f"--board {board}: not emulated; use `arielml bench --port` for a real board")
+            raise UsageError(f"--board {board}: a real board; running on hardware is not supported yet (use host or an emulated board)")
         built = build_model(model, b, cores=cores, log=lambda m: click.echo(m, err=True))
         g = built.compiled.graph
         inputs = load_inputs(g, inputs_path) if inputs_path else random_inputs(g, seed)
