@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from arielml.boards import Board
+from arielml.boards import REPO_ROOT, Board
 from arielml.build import build_compiled
 from arielml.errors import UsageError
 from arielml.firmware import cache_dir
@@ -48,9 +48,18 @@ def one_core(c: Compiled) -> Compiled:
     return dataclasses.replace(c, schedule=sched, cores=1, mode="profile")
 
 
+def firmware_fingerprint(board: Board) -> str:
+    """Hash of the Rust sources a profile measured: new kernels make old profiles stale."""
+    h = hashlib.sha256()
+    for crate in ("firmware/kernels", "firmware/runtime", f"firmware/boards/{board.firmware.crate}"):
+        for f in sorted((REPO_ROOT / crate).rglob("*.rs")):
+            h.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def profile_path(model: Path, board: Board, cores: int) -> Path:
     digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    return cache_dir() / "profiles" / f"{digest[:16]}-{board.name}-{cores}c.json"
+    return cache_dir() / "profiles" / f"{digest[:16]}-{board.name}-{cores}c-fw{firmware_fingerprint(board)}.json"
 
 
 def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=None) -> Profile:
