@@ -50,6 +50,11 @@ class Firmware:
     stack_bytes: int  # stack reserved per core (the RAM fit check counts it)
     counter_hz: int  # rate of the board crate's `Board::counter()` (for cycle reports)
     rustflags: tuple[str, ...] = ()
+    # Bytes at the start of flash reserved for a second-stage bootloader that the board
+    # crate puts in `.boot2` (RP2040: 256); memory.x then gets a BOOT2 region before FLASH.
+    boot2_bytes: int = 0
+    # UF2 family id written into firmware.uf2 (RP2040: 0xe48bff56); needed for format "uf2".
+    uf2_family: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,10 @@ def _check(board: Board, src: Path) -> None:
     for fmt in board.firmware.formats:
         if fmt not in _FORMATS:
             raise UsageError(f"{src}: 'firmware.formats' has unknown format '{fmt}'")
+    if "uf2" in board.firmware.formats and board.firmware.uf2_family is None:
+        raise UsageError(f"{src}: 'firmware.formats' has 'uf2' but 'firmware.uf2_family' is missing")
+    if not 0 <= board.firmware.boot2_bytes < board.memory("flash").size:
+        raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
     if src.stem != board.name:
         raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")
 

@@ -19,6 +19,7 @@ from arielml.elf import memory_use, write_bin
 from arielml.errors import UsageError
 from arielml.firmware import build_crate, cache_dir
 from arielml.pipeline import Compiled, compile_graph, compile_model
+from arielml.uf2 import write_uf2
 
 # Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
 # the server, the executor's per-core words, the serial lock.
@@ -146,6 +147,8 @@ def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> 
     artifacts = {"elf": elf.name}
     if "bin" in board.firmware.formats:
         artifacts["bin"] = write_bin(elf, out / "firmware.bin", board).name
+    if "uf2" in board.firmware.formats:
+        artifacts["uf2"] = write_uf2(elf, out / "firmware.uf2", board).name
     manifest = _manifest(compiled, arena, board, fit, elf, crate, result.toolchain, artifacts)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return Build(out, elf, manifest, compiled, arena)

@@ -41,6 +41,25 @@ pub trait Board {
 
     /// Wake cores waiting in `wait_for_signal` (Cortex-M: SEV).
     fn signal() {}
+
+    /// Run `f` holding the board's serial lock, so that lines written by several cores
+    /// do not interleave. The default is a spin lock on an atomic compare-and-swap. Cores
+    /// without compare-and-swap (thumbv6m: the RP2040's Cortex-M0+) must override it with
+    /// a hardware lock; on such targets the default runs `f` unlocked.
+    fn lock_serial(f: &mut dyn FnMut()) {
+        #[cfg(target_has_atomic = "8")]
+        {
+            use core::sync::atomic::{AtomicBool, Ordering};
+            static LOCK: AtomicBool = AtomicBool::new(false);
+            while LOCK.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+                core::hint::spin_loop();
+            }
+            f();
+            LOCK.store(false, Ordering::Release);
+        }
+        #[cfg(not(target_has_atomic = "8"))]
+        f();
+    }
 }
 
 /// `core::fmt::Write` over a board's serial link, for `write!` without a heap.

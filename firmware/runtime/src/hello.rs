@@ -6,11 +6,10 @@
 //! the right checksum, 1 otherwise. The host checks the lines and the exit status.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::board::{Board, SerialWriter, MAX_CORES};
 
-static SERIAL_LOCK: AtomicBool = AtomicBool::new(false);
 static REPORTS: [AtomicU32; MAX_CORES] = [const { AtomicU32::new(0) }; MAX_CORES];
 
 /// How long core 0 waits for the others, in seconds of the board's counter. Bounded so
@@ -26,28 +25,24 @@ pub fn checksum(core: usize) -> u32 {
     h | 1
 }
 
-fn with_serial<R>(f: impl FnOnce() -> R) -> R {
-    while SERIAL_LOCK
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
-    }
-    let r = f();
-    SERIAL_LOCK.store(false, Ordering::Release);
-    r
+/// `f` under the board's serial lock (`Board::lock_serial`: thumbv6m has no compare-and-swap).
+fn with_serial<B: Board, R>(f: impl FnOnce() -> R) -> R {
+    let mut f = Some(f);
+    let mut r = None;
+    B::lock_serial(&mut || r = f.take().map(|f| f()));
+    r.expect("lock_serial runs its closure")
 }
 
 /// Entry for every core. Core 0 also starts the others and ends the run.
 pub fn run<B: Board>(core: usize) -> ! {
     if core == 0 {
-        with_serial(|| {
+        with_serial::<B, _>(|| {
             let _ = writeln!(SerialWriter::<B>::new(), "arielml hello: board {} with {} cores", B::NAME, B::CORES);
         });
         B::start_other_cores(run::<B>);
     }
     let sum = checksum(core);
-    with_serial(|| {
+    with_serial::<B, _>(|| {
         let _ = writeln!(SerialWriter::<B>::new(), "core {} of {} reporting, checksum {:08x}", core, B::CORES, sum);
     });
     REPORTS[core].store(sum, Ordering::Release);
@@ -73,11 +68,11 @@ fn gather<B: Board>() -> i32 {
         let got = REPORTS[c].load(Ordering::Acquire);
         if got != checksum(c) {
             ok = false;
-            let _ = with_serial(|| writeln!(out, "core {} did not report (got {:08x})", c, got));
+            let _ = with_serial::<B, _>(|| writeln!(out, "core {} did not report (got {:08x})", c, got));
         }
     }
     if ok {
-        let _ = with_serial(|| writeln!(out, "all {} cores reported", B::CORES));
+        let _ = with_serial::<B, _>(|| writeln!(out, "all {} cores reported", B::CORES));
         0
     } else {
         1

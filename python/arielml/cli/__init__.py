@@ -31,6 +31,7 @@ def cli() -> None:
 def _register() -> None:
     from arielml.cli import bench_cmd, boards_cmd, build_cmd, doctor_cmd, hello_cmd, inspect_cmd, profile_cmd, run_cmd
     from arielml.cli import schedule_cmd
+    from arielml.cli import flash_cmd
 
     cli.add_command(boards_cmd.boards)
     cli.add_command(doctor_cmd.doctor)
@@ -41,6 +42,7 @@ def _register() -> None:
     cli.add_command(bench_cmd.bench)
     cli.add_command(profile_cmd.profile)
     cli.add_command(schedule_cmd.schedule)
+    cli.add_command(flash_cmd.flash)
 
 
 _register()

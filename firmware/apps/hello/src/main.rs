@@ -6,6 +6,8 @@
 use arielml_board_mps2::{self as board, Mps2An521 as Board};
 #[cfg(feature = "riscv-virt")]
 use arielml_board_riscv_virt::{self as board, RiscvVirt as Board};
+#[cfg(feature = "rp2040")]
+use arielml_board_rp2040::{self as board, Rp2040 as Board};
 
 fn app(core: usize) -> ! {
     arielml_runtime::hello::run::<Board>(core)

@@ -1,0 +1,203 @@
+//! Board support for the Raspberry Pi RP2040 (2x Cortex-M0+), as on a Raspberry Pi Pico.
+//!
+//! Startup is cortex-m-rt's on core 0, after the boot ROM has run the 256-byte second
+//! stage bootloader (`BOOT2_FIRMWARE`, from rp2040-boot2, for the Pico's W25Q080 flash)
+//! that arielml's memory.x places at the start of flash. `init` brings the system clock
+//! to 133 MHz from the 12 MHz crystal, UART0 up on GPIO0 (TX) / GPIO1 (RX) at 115200 8N1
+//! and the 1 MHz TIMER. Core 1 is started with rp2040-hal's multicore FIFO handshake on a
+//! static stack. The serial link is UART0 (not USB-CDC yet): a Pico needs a USB-serial
+//! adapter (or a Debug Probe) on pins 1/2. A real board has no exit: `exit` parks the core.
+//!
+//! thumbv6m has no atomic compare-and-swap, so the serial lock is hardware spinlock 0
+//! (rp2040-hal's critical-section implementation uses spinlock 31).
+#![no_std]
+
+pub use arielml_runtime as runtime;
+pub use cortex_m_rt;
+pub use rp2040_hal as hal;
+
+use core::ptr::{addr_of, addr_of_mut};
+
+use arielml_runtime::board::Board;
+use hal::fugit::{HertzU32, RateExtU32};
+use hal::pac;
+
+/// The Pico's second-stage bootloader (W25Q080 flash), 256 bytes ending in its CRC-32.
+/// The name is what arielml's memory.x keeps (`EXTERN(BOOT2_FIRMWARE)`) in `.boot2`.
+#[link_section = ".boot2"]
+#[used]
+#[no_mangle]
+pub static BOOT2_FIRMWARE: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
+
+/// The Pico's crystal.
+const XOSC_HZ: u32 = 12_000_000;
+/// System clock: the RP2040's rated maximum, 12 MHz * 133 / 6 / 2 (VCO 1596 MHz).
+pub const SYS_HZ: u32 = 133_000_000;
+const PLL_SYS_133MHZ: hal::pll::PLLConfig = hal::pll::PLLConfig {
+    vco_freq: HertzU32::MHz(1596),
+    refdiv: 1,
+    post_div1: 6,
+    post_div2: 2,
+};
+const BAUD: u32 = 115_200;
+
+/// Core 1's stack, in words (16 KiB, as `stack_bytes` in boards/rp2040.toml).
+const CORE1_STACK_WORDS: usize = 4096;
+static CORE1_STACK: hal::multicore::Stack<CORE1_STACK_WORDS> = hal::multicore::Stack::new();
+
+pub struct Rp2040;
+
+/// The board type under the name every board crate exports (used by generated crates).
+pub type ThisBoard = Rp2040;
+
+static mut CORE1_ENTRY: Option<fn(usize) -> !> = None;
+
+impl Board for Rp2040 {
+    const NAME: &'static str = "rp2040";
+    const CORES: usize = 2;
+    /// TIMER counts microseconds (the watchdog tick, from the 12 MHz crystal).
+    const COUNTER_HZ: u32 = 1_000_000;
+
+    fn core_id() -> usize {
+        // SAFETY: SIO CPUID is read-only and reads as the index of the core reading it.
+        unsafe { (*pac::SIO::ptr()).cpuid().read().bits() as usize }
+    }
+
+    fn start_other_cores(entry: fn(usize) -> !) {
+        // SAFETY: core 0 only, once: core 1 sits in the boot ROM until the FIFO handshake
+        // below, and nothing else owns PSM, PPB or the SIO FIFO (`init` dropped them).
+        unsafe { *addr_of_mut!(CORE1_ENTRY) = Some(entry) };
+        let mut p = unsafe { pac::Peripherals::steal() };
+        let mut sio = hal::Sio::new(p.SIO);
+        let mut mc = hal::multicore::Multicore::new(&mut p.PSM, &mut p.PPB, &mut sio.fifo);
+        let stack = match CORE1_STACK.take() {
+            Some(s) => s,
+            None => return, // already started
+        };
+        if mc.cores()[1].spawn(stack, core1_main).is_err() {
+            panic!("core 1 did not start");
+        }
+    }
+
+    fn serial_write(bytes: &[u8]) {
+        // SAFETY: UART0 registers, configured by `init`; writers are serialised by the caller.
+        let uart = unsafe { &*pac::UART0::ptr() };
+        for &b in bytes {
+            while uart.uartfr().read().txff().bit_is_set() {}
+            uart.uartdr().write(|w| unsafe { w.data().bits(b) });
+        }
+    }
+
+    fn serial_read() -> Option<u8> {
+        // SAFETY: as above; only core 0 reads.
+        let uart = unsafe { &*pac::UART0::ptr() };
+        if uart.uartfr().read().rxfe().bit_is_set() {
+            None
+        } else {
+            Some(uart.uartdr().read().data().bits())
+        }
+    }
+
+    fn counter() -> u32 {
+        // SAFETY: TIMERAWL is a read-only view of the free-running microsecond counter.
+        unsafe { (*pac::TIMER::ptr()).timerawl().read().bits() }
+    }
+
+    fn wait_for_signal() {
+        cortex_m::asm::wfe();
+    }
+
+    fn signal() {
+        // SEV on one RP2040 core sets the event flag of the other.
+        cortex_m::asm::dsb();
+        cortex_m::asm::sev();
+    }
+
+    fn exit(_code: i32) -> ! {
+        // No host to report to: whatever the firmware had to say went over the serial link.
+        loop {
+            cortex_m::asm::wfe();
+        }
+    }
+
+    fn lock_serial(f: &mut dyn FnMut()) {
+        let _lock = hal::sio::Spinlock0::claim();
+        f();
+    }
+}
+
+/// Called once by core 0 before anything else: clocks, serial and timer on.
+pub fn init() {
+    // SAFETY: a debugger reset leaves the SIO spinlocks as they were; nothing holds one yet.
+    unsafe { hal::sio::spinlock_reset() };
+    let mut p = pac::Peripherals::take().unwrap();
+    let mut watchdog = hal::Watchdog::new(p.WATCHDOG);
+    let xosc = match hal::xosc::setup_xosc_blocking(p.XOSC, XOSC_HZ.Hz()) {
+        Ok(x) => x,
+        Err(_) => Rp2040::exit(1),
+    };
+    // The watchdog tick (1 us from the crystal) drives TIMER.
+    watchdog.enable_tick_generation((XOSC_HZ / 1_000_000) as u8);
+    let mut clocks = hal::clocks::ClocksManager::new(p.CLOCKS);
+    let pll_sys = hal::pll::setup_pll_blocking(p.PLL_SYS, xosc.operating_frequency(), PLL_SYS_133MHZ,
+                                               &mut clocks, &mut p.RESETS);
+    let pll_usb = hal::pll::setup_pll_blocking(p.PLL_USB, xosc.operating_frequency(),
+                                               hal::pll::common_configs::PLL_USB_48MHZ, &mut clocks,
+                                               &mut p.RESETS);
+    let (Ok(pll_sys), Ok(pll_usb)) = (pll_sys, pll_usb) else { Rp2040::exit(1) };
+    if clocks.init_default(&xosc, &pll_sys, &pll_usb).is_err() {
+        Rp2040::exit(1);
+    }
+    use hal::Clock;
+    let sio = hal::Sio::new(p.SIO);
+    let pins = hal::gpio::Pins::new(p.IO_BANK0, p.PADS_BANK0, sio.gpio_bank0, &mut p.RESETS);
+    let uart_pins = (
+        pins.gpio0.into_function::<hal::gpio::FunctionUart>(),
+        pins.gpio1.into_function::<hal::gpio::FunctionUart>(),
+    );
+    let config = hal::uart::UartConfig::new(BAUD.Hz(), hal::uart::DataBits::Eight, None,
+                                            hal::uart::StopBits::One);
+    let uart = hal::uart::UartPeripheral::new(p.UART0, uart_pins, &mut p.RESETS)
+        .enable(config, clocks.peripheral_clock.freq());
+    if uart.is_err() {
+        Rp2040::exit(1);
+    }
+    // The UART and the timer keep running when their HAL handles go: the board uses
+    // their registers directly (see `serial_write`, `counter`).
+    let _timer = hal::Timer::new(p.TIMER, &mut p.RESETS, &clocks);
+    core::mem::forget(uart);
+}
+
+fn core1_main() {
+    // SAFETY: written by core 0 before it started this core, never written again.
+    let entry = unsafe { *addr_of!(CORE1_ENTRY) };
+    match entry {
+        Some(f) => f(1),
+        None => Rp2040::exit(70),
+    }
+}
+
+/// Define the firmware's reset entry: `init`, then `app(0)` on core 0 (which may
+/// start the other cores into `app`).
+#[macro_export]
+macro_rules! entry {
+    ($app:path) => {
+        #[$crate::cortex_m_rt::entry]
+        fn main() -> ! {
+            $crate::init();
+            $app(0)
+        }
+
+        #[panic_handler]
+        fn panic(info: &core::panic::PanicInfo) -> ! {
+            $crate::panic(info)
+        }
+    };
+}
+
+/// Report a panic on the serial link and park the core.
+pub fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write;
+    let _ = writeln!(arielml_runtime::board::SerialWriter::<Rp2040>::new(), "panic: {}", info);
+    Rp2040::exit(101)
+}

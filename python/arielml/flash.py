@@ -1,0 +1,193 @@
+"""`arielml flash`: put a built firmware on a real board.
+
+For boards with a UF2 image (RP2040), in order of preference:
+1. a mounted UF2 boot drive (the RP2040's boot ROM shows one, RPI-RP2, when the board is
+   plugged in with BOOTSEL held): copy firmware.uf2 onto it. The blocks carry the board's
+   UF2 family id, so another chip's bootloader ignores the file rather than flashing it;
+2. picotool on PATH: `picotool load -x firmware.uf2` (load, then run);
+3. probe-rs on PATH, with a debug probe on SWD: `probe-rs download --chip CHIP firmware.elf`.
+With none of them the command fails with exit 3 (ToolMissing) and names what to install.
+
+The artifact defaults to the most recent build for the board in the arielml cache
+(`builds/*/manifest.json`, newest first).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from arielml.boards import Board, get_board
+from arielml.errors import ArielError, ToolMissing, UsageError
+from arielml.firmware import cache_dir
+
+# Where desktop auto-mounters and people put USB drives.
+UF2_DRIVE_GLOBS = ("/media/*/*", "/run/media/*/*", "/mnt/*")
+# os.pathsep-separated globs that replace UF2_DRIVE_GLOBS (unusual mount points, tests).
+DRIVES_ENV = "ARIELML_UF2_DRIVES"
+# probe-rs chip names by UF2 family id (the chip a family id stands for, uf2families.json).
+PROBE_RS_CHIPS = {0xE48BFF56: "RP2040"}
+INSTALL_HINT = ("install picotool (github.com/raspberrypi/picotool, or your distribution's package) "
+                "or probe-rs (`cargo install probe-rs-tools`), or hold BOOTSEL while plugging the board "
+                "in so that its RPI-RP2 drive is mounted")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    board: str | None  # from the build's manifest, when there is one
+    elf: Path | None
+    uf2: Path | None
+    manifest: Path | None
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable build manifest ({e})") from None
+
+
+def _from_dir(d: Path) -> Artifact:
+    manifest = d / "manifest.json"
+    board = None
+    if manifest.is_file():
+        board = _read_manifest(manifest).get("board")
+    elf, uf2 = d / "firmware.elf", d / "firmware.uf2"
+    return Artifact(board, elf if elf.is_file() else None, uf2 if uf2.is_file() else None,
+                    manifest if manifest.is_file() else None)
+
+
+def artifact_at(path: Path) -> Artifact:
+    """A build directory, its manifest.json, or a .uf2 / .elf file (with its build's siblings)."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if path.is_dir():
+        a = _from_dir(path)
+    elif path.suffix == ".json":
+        a = _from_dir(path.parent)
+    elif path.suffix == ".uf2":
+        a = _from_dir(path.parent)
+        a = Artifact(a.board, a.elf, path, a.manifest)
+    elif path.suffix == ".elf":
+        a = _from_dir(path.parent)
+        a = Artifact(a.board, path, a.uf2, a.manifest)
+    else:
+        raise UsageError(f"{path}: give a build directory, a manifest.json, a .uf2 or an .elf file")
+    if a.elf is None and a.uf2 is None:
+        raise UsageError(f"{path}: no firmware.elf or firmware.uf2 there")
+    return a
+
+
+def last_build(board: str | None) -> Path:
+    """The build directory of the newest manifest in the cache for `board` (any real board if None)."""
+    builds = cache_dir() / "builds"
+    found = []
+    for m in builds.glob("*/manifest.json"):
+        try:
+            name = json.loads(m.read_text()).get("board")
+            mtime = m.stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        if board is None:
+            try:
+                if get_board(name).emulated:
+                    continue
+            except ArielError:
+                continue
+        elif name != board:
+            continue
+        found.append((mtime, m.parent))
+    if not found:
+        which = f"board {board}" if board else "a real board"
+        raise UsageError(f"no build for {which} in {builds}: run `arielml build MODEL --board "
+                         f"{board or 'BOARD'}` first, or name the artifact")
+    return max(found)[1]
+
+
+def resolve(board_name: str | None, artifact: Path | None) -> tuple[Board, Artifact]:
+    if artifact is None:
+        artifact = last_build(board_name)
+    a = artifact_at(Path(artifact))
+    if board_name is None and a.board is None:
+        raise UsageError(f"{artifact}: no manifest.json says which board it is for: give --board")
+    board = get_board(board_name or a.board)
+    if a.board is not None and a.board != board.name:
+        raise UsageError(f"{artifact} was built for {a.board}, not {board.name}")
+    if board.emulated:
+        raise UsageError(f"{board.name} is an emulated board: nothing to flash "
+                         f"(`arielml run MODEL --board {board.name}` runs a model on it)")
+    return board, a
+
+
+def drive_globs() -> tuple[str, ...]:
+    env = os.environ.get(DRIVES_ENV)
+    return tuple(p for p in env.split(os.pathsep) if p) if env is not None else UF2_DRIVE_GLOBS
+
+
+def find_uf2_drives(globs: tuple[str, ...] | None = None) -> list[Path]:
+    """Mounted UF2 boot drives: directories holding INFO_UF2.TXT."""
+    drives = []
+    for pattern in globs if globs is not None else drive_globs():
+        for d in sorted(glob.glob(pattern)):
+            if (Path(d) / "INFO_UF2.TXT").is_file() and Path(d) not in drives:
+                drives.append(Path(d))
+    return drives
+
+
+def _board_id(drive: Path) -> str:
+    try:
+        for line in (drive / "INFO_UF2.TXT").read_text(errors="replace").splitlines():
+            if line.startswith("Board-ID:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _run(cmd: list[str], what: str) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ArielError(f"{what} failed: {e}", exit_code=4) from None
+    if proc.returncode != 0:
+        lines = (proc.stderr.strip() or proc.stdout.strip() or f"exit status {proc.returncode}").splitlines()
+        raise ArielError(f"{what} failed: {lines[-1].strip()}", exit_code=4)
+
+
+def flash(board: Board, a: Artifact, *, log=None) -> str:
+    """Flash `a` onto the first way found; return a one-line description of what was done."""
+    log = log or (lambda m: None)
+    family = board.firmware.uf2_family
+    if a.uf2 is not None:
+        drives = find_uf2_drives()
+        if drives:
+            drive = drives[0]
+            log(f"copying {a.uf2} to the UF2 drive {drive} (Board-ID {_board_id(drive)})")
+            try:
+                shutil.copyfile(a.uf2, drive / a.uf2.name)
+                os.sync()
+            except OSError as e:
+                raise ArielError(f"copying {a.uf2} to {drive} failed: {e.strerror or e}", exit_code=4) from None
+            return f"copied {a.uf2.name} to {drive}; the board restarts into the new firmware"
+        picotool = shutil.which("picotool")
+        if picotool:
+            cmd = [picotool, "load", "-x", str(a.uf2)]
+            log(" ".join(cmd))
+            _run(cmd, "picotool")
+            return f"loaded {a.uf2.name} with picotool and started it"
+    chip = PROBE_RS_CHIPS.get(family) if family is not None else None
+    probe_rs = shutil.which("probe-rs")
+    if a.elf is not None and chip is not None and probe_rs:
+        cmd = [probe_rs, "download", "--chip", chip, str(a.elf)]
+        log(" ".join(cmd))
+        _run(cmd, "probe-rs")
+        return f"downloaded {a.elf.name} to the {chip} with probe-rs"
+    if chip is None and "uf2" not in board.firmware.formats:
+        raise ToolMissing(f"arielml cannot flash {board.name} yet (no UF2 image and no known probe-rs chip)")
+    raise ToolMissing(f"cannot flash {board.name}: no UF2 drive mounted and neither picotool nor probe-rs "
+                      f"on PATH; {INSTALL_HINT}")
