@@ -53,6 +53,10 @@ class Firmware:
     # Bytes at the start of flash reserved for a second-stage bootloader that the board
     # crate puts in `.boot2` (RP2040: 256); memory.x then gets a BOOT2 region before FLASH.
     boot2_bytes: int = 0
+    # The board crate puts a boot-ROM block loop (RP2350: its IMAGE_DEF static) in
+    # `.start_block`; memory.x then keeps it right after the vector table, in the first
+    # 4 KiB of flash where the boot ROM searches, and starts .text after it.
+    start_block: bool = False
     # UF2 family id written into firmware.uf2 (RP2040: 0xe48bff56); needed for format "uf2".
     uf2_family: int | None = None
 
@@ -112,6 +116,8 @@ def _convert(value, tp, where: str, src: Path):
         return _convert(value, inner, where, src)
     if tp is int and (not isinstance(value, int) or isinstance(value, bool)):
         raise UsageError(f"{src}: '{where}' must be an integer, not {value!r}")
+    if tp is bool and not isinstance(value, bool):
+        raise UsageError(f"{src}: '{where}' must be true or false, not {value!r}")
     if tp is str and not isinstance(value, str):
         raise UsageError(f"{src}: '{where}' must be a string, not {value!r}")
     return value
@@ -157,6 +163,8 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.formats' has 'uf2' but 'firmware.uf2_family' is missing")
     if not 0 <= board.firmware.boot2_bytes < board.memory("flash").size:
         raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
+    if board.firmware.start_block and board.firmware.runtime != "cortex-m-rt":
+        raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt'")
     if src.stem != board.name:
         raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")
 

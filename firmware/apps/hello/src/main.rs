@@ -8,6 +8,8 @@ use arielml_board_mps2::{self as board, Mps2An521 as Board};
 use arielml_board_riscv_virt::{self as board, RiscvVirt as Board};
 #[cfg(feature = "rp2040")]
 use arielml_board_rp2040::{self as board, Rp2040 as Board};
+#[cfg(feature = "rp2350")]
+use arielml_board_rp2350::{self as board, Rp2350 as Board};
 
 fn app(core: usize) -> ! {
     arielml_runtime::hello::run::<Board>(core)
