@@ -10,6 +10,10 @@ VENV="$ROOT/.venv"
 # for build-std) and lld for the MCU targets; venv for Debian's python3; gcc links the
 # Python extension.
 APT_PACKAGES=(qemu-system-arm qemu-system-misc rustc-web cargo-web rust-web-src lld-19 python3-venv gcc)
+# node and npm run rp2040js (tools/rp2040js), the RP2040 emulator; Debian's only when missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    APT_PACKAGES+=(nodejs npm)
+fi
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -72,7 +76,23 @@ fetch_crates() {
     (cd "$ROOT" && cargo fetch --locked -q)
 }
 
+# rp2040js, pinned in tools/rp2040js/package-lock.json; reinstalled when the lock changes.
+setup_rp2040js() {
+    local dir="$ROOT/tools/rp2040js"
+    if ! command -v npm >/dev/null 2>&1; then
+        say "npm not found: install node and npm (Debian: apt-get install -y nodejs npm); rp2040js needs them"
+        exit 1
+    fi
+    local stamp; stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$dir/node_modules/.arielml-stamp" 2>/dev/null)" != "$stamp" ]; then
+        say "installing rp2040js into $dir/node_modules"
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+        echo "$stamp" > "$dir/node_modules/.arielml-stamp"
+    fi
+}
+
 install_debian_packages
 setup_python
 fetch_crates
+setup_rp2040js
 say "ready: $("$VENV/bin/arielml" --version)"

@@ -5,8 +5,10 @@
 //! that arielml's memory.x places at the start of flash. `init` brings the system clock
 //! to 133 MHz from the 12 MHz crystal, UART0 up on GPIO0 (TX) / GPIO1 (RX) at 115200 8N1
 //! and the 1 MHz TIMER. Core 1 is started with rp2040-hal's multicore FIFO handshake on a
-//! static stack. The serial link is UART0 (not USB-CDC yet): a Pico needs a USB-serial
-//! adapter (or a Debug Probe) on pins 1/2. A real board has no exit: `exit` parks the core.
+//! static stack, once a bounded probe saw it answer the boot ROM's launch protocol; if it
+//! does not (an emulator of core 0 only, e.g. rp2040js), core 0 says so and runs alone.
+//! The serial link is UART0 (not USB-CDC yet): a Pico needs a USB-serial adapter (or a
+//! Debug Probe) on pins 1/2. A real board has no exit: `exit` parks the core.
 //!
 //! thumbv6m has no atomic compare-and-swap, so the serial lock is hardware spinlock 0
 //! (rp2040-hal's critical-section implementation uses spinlock 31).
@@ -68,12 +70,22 @@ impl Board for Rp2040 {
         // below, and nothing else owns PSM, PPB or the SIO FIFO (`init` dropped them).
         unsafe { *addr_of_mut!(CORE1_ENTRY) = Some(entry) };
         let mut p = unsafe { pac::Peripherals::steal() };
-        let mut sio = hal::Sio::new(p.SIO);
-        let mut mc = hal::multicore::Multicore::new(&mut p.PSM, &mut p.PPB, &mut sio.fifo);
         let stack = match CORE1_STACK.take() {
             Some(s) => s,
             None => return, // already started
         };
+        if !core1_answers(&mut p.PSM) {
+            // Without core 1 (an emulator of core 0 alone, such as rp2040js, or a core 1 that
+            // is not in the boot ROM's launch loop) rp2040-hal's spawn would spin forever in
+            // its unbounded FIFO drain or read. A one-core build needs nothing from core 1, so
+            // carry on: say so, on the serial link, before the host speaks.
+            use core::fmt::Write;
+            let _ = writeln!(arielml_runtime::board::SerialWriter::<Rp2040>::new(),
+                             "core 1 did not answer the boot ROM launch handshake: core 0 only");
+            return;
+        }
+        let mut sio = hal::Sio::new(p.SIO);
+        let mut mc = hal::multicore::Multicore::new(&mut p.PSM, &mut p.PPB, &mut sio.fifo);
         if mc.cores()[1].spawn(stack, core1_main).is_err() {
             panic!("core 1 did not start");
         }
@@ -166,6 +178,48 @@ pub fn init() {
     // their registers directly (see `serial_write`, `counter`).
     let _timer = hal::Timer::new(p.TIMER, &mut p.RESETS, &clocks);
     core::mem::forget(uart);
+}
+
+/// Whether core 1, freshly reset, is in the boot ROM's launch loop: it must echo the
+/// first word (0) of the launch sequence (RP2040 datasheet 2.8.2), with every wait bounded.
+/// rp2040-hal's `spawn` then runs the whole sequence (resetting core 1 again, which is
+/// harmless: a reset core 1 always goes back to that loop).
+fn core1_answers(psm: &mut pac::PSM) -> bool {
+    // SAFETY: core 0 only, before core 1 runs anything; the FIFO is not used elsewhere yet.
+    let sio = unsafe { &*pac::SIO::ptr() };
+    // Reset core 1, as `spawn` does.
+    psm.frce_off().modify(|_, w| w.proc1().set_bit());
+    while !psm.frce_off().read().proc1().bit_is_set() {
+        cortex_m::asm::nop();
+    }
+    psm.frce_off().modify(|_, w| w.proc1().clear_bit());
+    // The FIFO holds 8 words: 8 reads empty it, or it is not a working FIFO.
+    for _ in 0..8 {
+        if sio.fifo_st().read().vld().bit_is_clear() {
+            break;
+        }
+        let _ = sio.fifo_rd().read();
+    }
+    if sio.fifo_st().read().vld().bit_is_set() {
+        return false;
+    }
+    cortex_m::asm::sev();
+    // 10 ms on the 1 MHz TIMER (running since `init`): the ROM answers in microseconds.
+    let start = Rp2040::counter();
+    let waited = || Rp2040::counter().wrapping_sub(start) > 10_000;
+    while sio.fifo_st().read().rdy().bit_is_clear() {
+        if waited() {
+            return false;
+        }
+    }
+    sio.fifo_wr().write(|w| unsafe { w.bits(0) });
+    cortex_m::asm::sev();
+    while sio.fifo_st().read().vld().bit_is_clear() {
+        if waited() {
+            return false;
+        }
+    }
+    sio.fifo_rd().read().bits() == 0
 }
 
 fn core1_main() {
