@@ -32,7 +32,7 @@ UF2_DRIVE_GLOBS = ("/media/*/*", "/run/media/*/*", "/mnt/*")
 DRIVES_ENV = "ARIELML_UF2_DRIVES"
 # probe-rs chip names by UF2 family id (the chip a family id stands for, uf2families.json).
 PROBE_RS_CHIPS = {0xE48BFF56: "RP2040", 0xE48BFF59: "RP235x"}
-INSTALL_HINT = ("install picotool (github.com/raspberrypi/picotool, or your distribution's package) "
+INSTALL_HINT = ("install picotool (Raspberry Pi's tool: your distribution's package or a source build) "
                 "or probe-rs (`cargo install probe-rs-tools`), or hold BOOTSEL while plugging the board "
                 "in so that its RPI-RP2 drive is mounted")
 

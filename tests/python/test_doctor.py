@@ -79,3 +79,17 @@ def test_missing_linker_is_reported(tmp_path):
     assert proc.returncode == 3
     assert "MISSING rust thumbv8m.main-none-eabihf" in proc.stdout
     assert "lld-19" in proc.stdout
+
+
+def test_flashing_tools_are_reported_for_real_boards_but_optional(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "picotool").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "picotool").chmod(0o755)
+    base = _bin_dir(tmp_path, {"picotool", "probe-rs"})
+    absent = _doctor("--board", "rp2040", path=base)
+    assert absent.returncode == 0, absent.stdout + absent.stderr
+    assert "absent  picotool: not found (optional: flashing); fix: install picotool" in absent.stdout
+    present = _doctor("--board", "rp2040", path=os.pathsep.join([str(fake), base]))
+    assert f"ok      picotool: {fake / 'picotool'}" in present.stdout
+    assert "qemu" not in present.stdout  # a real board needs no emulator
