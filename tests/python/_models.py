@@ -6,9 +6,14 @@ graphs with onnx.helper, quantized by onnxruntime in QDQ format.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
+
+# The project's model generators (models/) hold the one model_editor builder.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models"))
+from tflite_test_models import Builder  # noqa: E402
 
 MODELS_DIR = Path(__file__).resolve().parents[2].parent / "shared/models/mlperf-tiny"
 INT8_MODELS = ["ad01_int8.tflite", "kws_ref_model.tflite", "pretrainedResnet_quant.tflite",
@@ -20,15 +25,9 @@ def model_path(name: str) -> Path:
     return MODELS_DIR / name
 
 
-class TFLiteBuilder:
-    """A thin layer over model_editor: tensors, ops with builtin options, build()."""
-
-    def __init__(self):
-        from tflite_micro.tensorflow.lite.micro.compression import model_editor as me
-        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
-        self.me, self.s = me, s
-        self.sg = me.Subgraph()
-        self.model = me.Model(subgraphs=[self.sg])
+class TFLiteBuilder(Builder):
+    """models/tflite_test_models.Builder with the import tests' signatures: quantization
+    as (scale, zero point) arguments, and tensor names."""
 
     def _q(self, scale, zp, axis=None):
         if scale is None:
@@ -48,23 +47,6 @@ class TFLiteBuilder:
               np.dtype(np.float32): types.FLOAT32}[array.dtype]
         return self.me.Tensor(shape=array.shape, dtype=tt, data=array,
                               quantization=self._q(scale, zp, axis), name=name)
-
-    def op(self, code: str, inputs, outputs, options: str | None = None, **fields):
-        op = self.me.Operator(opcode=getattr(self.s.BuiltinOperator, code),
-                              inputs=list(inputs), outputs=list(outputs))
-        if options is not None:
-            opts = getattr(self.s, options + "T")()
-            for k, v in fields.items():
-                setattr(opts, k, v)
-            op._fb.builtinOptionsType = getattr(self.s.BuiltinOptions, options)
-            op._fb.builtinOptions = opts
-        self.sg.operators.append(op)
-        return outputs[0] if len(outputs) == 1 else outputs
-
-    def build(self, inputs, outputs) -> bytes:
-        self.sg.inputs = list(inputs)
-        self.sg.outputs = list(outputs)
-        return bytes(self.model.build())
 
 
 def tflite_twin_of_onnx_model() -> bytes:
