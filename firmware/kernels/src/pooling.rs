@@ -41,78 +41,65 @@ fn rounded_average(acc: i32, count: i32) -> i32 {
     }
 }
 
-pub fn average_pool_s8(p: &PoolParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
-    let w = &p.window;
+/// Calls `f(flat output offset, batch, oy, ox, channel)` for every element of the tile.
+#[inline]
+fn for_each_output(w: &Window2d, tile: &Tile, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
     let (rows, chans) = tile.clip(w.output.h, w.output.c);
     for b in 0..w.output.n {
         for oy in rows.clone() {
             for ox in 0..w.output.w {
                 for c in chans.clone() {
-                    let (mut acc, mut count) = (0i32, 0i32);
-                    for_each_tap(w, b, oy, ox, c, |i| {
-                        acc += input[i] as i32;
-                        count += 1;
-                    });
-                    // TFLM rejects an all-padding window at run time; a valid model has none,
-                    // so write the zero-input average instead of failing.
-                    let avg = if count == 0 { 0 } else { rounded_average(acc, count) };
-                    output[w.output.offset(b, oy, ox, c)].set(avg.max(p.act_min).min(p.act_max) as i8);
+                    f(w.output.offset(b, oy, ox, c), b, oy, ox, c);
                 }
             }
         }
     }
+}
+
+pub fn average_pool_s8(p: &PoolParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
+    let w = &p.window;
+    for_each_output(w, tile, |o, b, oy, ox, c| {
+        let (mut acc, mut count) = (0i32, 0i32);
+        for_each_tap(w, b, oy, ox, c, |i| {
+            acc += input[i] as i32;
+            count += 1;
+        });
+        // TFLM rejects an all-padding window at run time; a valid model has none,
+        // so write the zero-input average instead of failing.
+        let avg = if count == 0 { 0 } else { rounded_average(acc, count) };
+        output[o].set(avg.max(p.act_min).min(p.act_max) as i8);
+    });
 }
 
 pub fn max_pool_s8(p: &PoolParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     let w = &p.window;
-    let (rows, chans) = tile.clip(w.output.h, w.output.c);
-    for b in 0..w.output.n {
-        for oy in rows.clone() {
-            for ox in 0..w.output.w {
-                for c in chans.clone() {
-                    let mut m = i8::MIN as i32;
-                    for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i] as i32));
-                    output[w.output.offset(b, oy, ox, c)].set(m.max(p.act_min).min(p.act_max) as i8);
-                }
-            }
-        }
-    }
+    for_each_output(w, tile, |o, b, oy, ox, c| {
+        let mut m = i8::MIN as i32;
+        for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i] as i32));
+        output[o].set(m.max(p.act_min).min(p.act_max) as i8);
+    });
 }
 
 pub fn average_pool_f32(p: &PoolF32Params, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
     let w = &p.window;
-    let (rows, chans) = tile.clip(w.output.h, w.output.c);
-    for b in 0..w.output.n {
-        for oy in rows.clone() {
-            for ox in 0..w.output.w {
-                for c in chans.clone() {
-                    let (mut total, mut count) = (0.0f32, 0i32);
-                    for_each_tap(w, b, oy, ox, c, |i| {
-                        total += input[i];
-                        count += 1;
-                    });
-                    let avg = if count == 0 { 0.0 } else { total / count as f32 };
-                    output[w.output.offset(b, oy, ox, c)].set(avg.max(p.act_min).min(p.act_max));
-                }
-            }
-        }
-    }
+    for_each_output(w, tile, |o, b, oy, ox, c| {
+        let (mut total, mut count) = (0.0f32, 0i32);
+        for_each_tap(w, b, oy, ox, c, |i| {
+            total += input[i];
+            count += 1;
+        });
+        let avg = if count == 0 { 0.0 } else { total / count as f32 };
+        output[o].set(avg.max(p.act_min).min(p.act_max));
+    });
 }
 
 pub fn max_pool_f32(p: &PoolF32Params, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
     let w = &p.window;
-    let (rows, chans) = tile.clip(w.output.h, w.output.c);
-    for b in 0..w.output.n {
-        for oy in rows.clone() {
-            for ox in 0..w.output.w {
-                for c in chans.clone() {
-                    let mut m = f32::MIN;
-                    for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i]));
-                    output[w.output.offset(b, oy, ox, c)].set(m.max(p.act_min).min(p.act_max));
-                }
-            }
-        }
-    }
+    for_each_output(w, tile, |o, b, oy, ox, c| {
+        let mut m = f32::MIN;
+        for_each_tap(w, b, oy, ox, c, |i| m = m.max(input[i]));
+        output[o].set(m.max(p.act_min).min(p.act_max));
+    });
 }
 
 #[cfg(test)]
