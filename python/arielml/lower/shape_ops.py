@@ -38,6 +38,15 @@ def _check_dtype(g: Graph, op: Op, *ts) -> bool:
     return DType.INT8 in kinds
 
 
+def _check_copy(g: Graph, op: Op, x, *ys) -> bool:
+    """A data-movement op: int8 or float32, and an int8 output keeps the input's
+    quantization (the kernel copies bytes, it does not requantize). True for int8."""
+    int8 = _check_dtype(g, op, x, *ys)
+    if int8 and any(x.quant != y.quant for y in ys):
+        raise UsageError(f"{g.source or g.name}: int8 {op.kind.value} must keep its input's quantization")
+    return int8
+
+
 def _per_tensor_requant(x, y) -> list[int] | None:
     """Requantize params for an int8 input quantized unlike the output, else None."""
     if x.quant is None or y.quant is None or x.quant == y.quant:
@@ -65,9 +74,7 @@ class Pad(_ShapeOp):
     def lower(cls, g: Graph, i: int, op: Op) -> "Pad":
         (x,), y = tensors(g, op)
         me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
-        me.int8 = _check_dtype(g, op, x, y)
-        if me.int8 and x.quant != y.quant:
-            raise UsageError(f"{g.source or g.name}: int8 PAD must keep its input's quantization")
+        me.int8 = _check_copy(g, op, x, y)
         me.x_shape, me.kernel_out = x.shape, y.shape
         me.pads = tuple((int(a), int(b)) for a, b in op.attrs.pads)
         me.value = op.attrs.value
@@ -93,9 +100,7 @@ class Transpose(_ShapeOp):
     def lower(cls, g: Graph, i: int, op: Op) -> "Transpose":
         (x,), y = tensors(g, op)
         me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
-        me.int8 = _check_dtype(g, op, x, y)
-        if me.int8 and x.quant != y.quant:
-            raise UsageError(f"{g.source or g.name}: int8 TRANSPOSE must keep its input's quantization")
+        me.int8 = _check_copy(g, op, x, y)
         me.x_shape, me.kernel_out = x.shape, y.shape
         rank = len(x.shape)
         me.perm = tuple(int(p) % rank for p in op.attrs.perm)
@@ -123,9 +128,7 @@ class StridedSlice(_ShapeOp):
     def lower(cls, g: Graph, i: int, op: Op) -> "StridedSlice":
         (x,), y = tensors(g, op)
         me = cls(i, op, (op.inputs[0],), op.outputs[0], y.shape, y.dtype.numpy)
-        me.int8 = _check_dtype(g, op, x, y)
-        if me.int8 and x.quant != y.quant:
-            raise UsageError(f"{g.source or g.name}: int8 STRIDED_SLICE must keep its input's quantization")
+        me.int8 = _check_copy(g, op, x, y)
         a = op.attrs
         me.x_shape = x.shape
         me.start = [int(b) for b in a.begin]
@@ -169,9 +172,7 @@ class Split(_ShapeOp):
         x = g.tensor(op.inputs[0])
         ys = [g.tensor(n) for n in op.outputs]
         me = cls(i, op, (op.inputs[0],), op.outputs[0], ys[0].shape, ys[0].dtype.numpy)
-        me.int8 = _check_dtype(g, op, x, *ys)
-        if me.int8 and any(y.quant != x.quant for y in ys):
-            raise UsageError(f"{g.source or g.name}: int8 SPLIT must keep its input's quantization")
+        me.int8 = _check_copy(g, op, x, *ys)
         me.x_shape, me.kernel_out = x.shape, ys[0].shape
         me.axis = int(op.attrs.axis) % len(x.shape)
         me.names = tuple(op.outputs)
