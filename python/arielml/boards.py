@@ -43,6 +43,16 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class Image:
+    """One firmware image: what one core of a multi-image board boots (see Board.images)."""
+    cores: tuple[int, ...]  # exactly one core per image (the executor's core index)
+    flash: str  # name of the memory holding its code and the constants of its tasks
+    ram: str  # name of the memory holding its stack and private data
+    # Features of the board crate selecting this image's side of the chip (e.g. "cm4").
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Firmware:
     crate: str  # directory name under firmware/boards/
     runtime: str  # linker-script flavour: "cortex-m-rt" or "riscv-rt"
@@ -59,6 +69,9 @@ class Firmware:
     start_block: bool = False
     # UF2 family id written into firmware.uf2 (RP2040: 0xe48bff56); needed for format "uf2".
     uf2_family: int | None = None
+    # Multi-image boards: the memory (reachable by every core) holding the shared block:
+    # the arena and the executor's words, at the start of that memory in every image.
+    shared_ram: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,9 @@ class Board:
     memories: tuple[Memory, ...]
     firmware: Firmware
     qemu: Qemu | None = None
+    # Cores that boot separate images (nRF5340 app/net core, STM32H745 M7/M4), one per
+    # core, in core order. Empty: one image for all cores, in memories "flash" and "ram".
+    images: tuple[Image, ...] = ()
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -88,10 +104,33 @@ class Board:
         return self.qemu is not None
 
     def memory(self, kind: str) -> Memory:
+        """The first memory of `kind` (on a multi-image board: image 0's, see `image_memories`)."""
+        if self.images:
+            return self.named(self.images[0].flash if kind == "flash" else self.images[0].ram)
         for m in self.memories:
             if m.kind == kind:
                 return m
         raise UsageError(f"{self.path}: board has no memory of kind '{kind}'")
+
+    def named(self, name: str) -> Memory:
+        for m in self.memories:
+            if m.name == name:
+                return m
+        raise UsageError(f"{self.path}: board has no memory named '{name}'")
+
+    @property
+    def multi_image(self) -> bool:
+        return bool(self.images)
+
+    def image_list(self) -> tuple[Image, ...]:
+        """The images a build produces: the board's, or one for all cores."""
+        if self.images:
+            return self.images
+        return (Image(cores=tuple(range(len(self.cores))), flash=self.memory("flash").name,
+                      ram=self.memory("ram").name),)
+
+    def shared_memory(self) -> Memory:
+        return self.named(self.firmware.shared_ram) if self.firmware.shared_ram else self.memory("ram")
 
 
 _KINDS = {"flash", "ram"}
@@ -165,8 +204,34 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
     if board.firmware.start_block and board.firmware.runtime != "cortex-m-rt":
         raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt'")
+    _check_images(board, src)
     if src.stem != board.name:
         raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")
+
+
+def _check_images(board: Board, src: Path) -> None:
+    if not board.images:
+        if board.firmware.shared_ram is not None:
+            raise UsageError(f"{src}: 'firmware.shared_ram' is for boards with [[images]]")
+        return
+    if board.firmware.runtime != "cortex-m-rt":
+        raise UsageError(f"{src}: [[images]] needs runtime 'cortex-m-rt'")
+    if board.firmware.shared_ram is None:
+        raise UsageError(f"{src}: a board with [[images]] needs 'firmware.shared_ram'")
+    shared = board.named(board.firmware.shared_ram)
+    if shared.kind != "ram" or set(shared.cores) != set(range(len(board.cores))):
+        raise UsageError(f"{src}: 'firmware.shared_ram' must be a ram every core reaches")
+    order = []
+    for i, im in enumerate(board.images):
+        if len(im.cores) != 1:
+            raise UsageError(f"{src}: 'images[{i}].cores' must name exactly one core")
+        order.append(im.cores[0])
+        for key, kind in (("flash", "flash"), ("ram", "ram")):
+            mem = board.named(getattr(im, key))
+            if mem.kind != kind or im.cores[0] not in mem.cores:
+                raise UsageError(f"{src}: 'images[{i}].{key}' must be a {kind} memory core {im.cores[0]} reaches")
+    if order != list(range(len(board.cores))):
+        raise UsageError(f"{src}: [[images]] must list cores 0..{len(board.cores) - 1} in order, one each")
 
 
 def load_board_file(path: Path) -> Board:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from arielml.arena import ArenaPlan, plan_arena
 from arielml.boards import Board
-from arielml.codegen import write_crate
-from arielml.elf import memory_use, write_bin
+from arielml.codegen import GeneratedCrate, write_crate
+from arielml.elf import image_memories, memory_use, write_bin
 from arielml.errors import UsageError
-from arielml.firmware import build_crate, cache_dir
+from arielml.firmware import build_crate, cache_dir, shared_region
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.uf2 import write_uf2
 
@@ -67,6 +67,38 @@ def check_fit(board: Board, c: Compiled, arena: ArenaPlan, consts: int) -> dict:
     return {"ram_estimate": need_ram, "flash_estimate": need_flash, "stack_bytes": stacks}
 
 
+def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
+    """A multi-image board: each image's flash (its tasks' constants + code) and RAM (its
+    stack, + runtime state on image 0), and the shared block in the shared RAM (with
+    image 0's RAM when they are one memory)."""
+    shared = board.shared_memory()
+    block = shared_region(board, crate.shared_bytes)[1]  # raises with numbers if too big
+    per_image = []
+    for k, im in enumerate(board.images):
+        flash, ram = board.named(im.flash), board.named(im.ram)
+        need_ram = board.firmware.stack_bytes + (runtime_bytes(c) if k == 0 else 0)
+        if ram == shared:
+            need_ram += block
+        need_flash = crate.image_consts[k] + CODE_ESTIMATE
+        core = board.cores[im.cores[0]].name
+        if need_ram > ram.size:
+            raise UsageError(
+                f"{c.source.name} does not fit {board.name}'s {core} RAM ({ram.name}): needs {need_ram:,} bytes "
+                f"(stack {board.firmware.stack_bytes:,}" + (f" + runtime {runtime_bytes(c):,}" if k == 0 else "")
+                + (f" + shared block {block:,}" if ram == shared else "") + f"), it has {ram.size:,}")
+        if need_flash > flash.size:
+            raise UsageError(
+                f"{c.source.name} does not fit {board.name}'s {core} flash ({flash.name}): needs about "
+                f"{need_flash:,} bytes (constants of its tasks {crate.image_consts[k]:,} + code "
+                f"~{CODE_ESTIMATE:,}), it has {flash.size:,}")
+        per_image.append({"ram_estimate": need_ram, "flash_estimate": need_flash})
+    if shared not in [board.named(im.ram) for im in board.images] and block > shared.size:
+        raise UsageError(f"{c.source.name} does not fit {board.name}'s shared RAM ({shared.name}): "
+                         f"needs {block:,} bytes (arena + executor words), it has {shared.size:,}")
+    return {"ram_estimate": per_image[0]["ram_estimate"], "flash_estimate": per_image[0]["flash_estimate"],
+            "stack_bytes": board.firmware.stack_bytes * len(board.cores), "images": per_image}
+
+
 def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path, crate, tc,
               artifacts: dict) -> dict:
     g = c.graph
@@ -105,7 +137,24 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path,
             "buffers": {n: {"offset": arena.offsets[n], "bytes": arena.sizes[n]} for n in sorted(arena.offsets)},
         },
         "artifacts": artifacts,
+        "images": _images(board, crate, artifacts, fit),
     }
+
+
+def _images(board: Board, crate: GeneratedCrate, artifacts: dict, fit: dict) -> list[dict]:
+    """Per firmware image: its cores, files and memory figures (one entry on most boards)."""
+    out = []
+    for k, cores in enumerate(crate.images):
+        files = artifacts["images"][k] if board.multi_image else artifacts
+        elf = Path(artifacts["dir"]) / files["elf"]
+        used = memory_use(elf, board, k)
+        flash, rams = image_memories(board, k)
+        out.append({"cores": list(cores), "elf": files["elf"], **({"bin": files["bin"]} if "bin" in files else {}),
+                    "constants_bytes": crate.image_consts[k], "elf_flash_bytes": used.flash_bytes,
+                    "elf_ram_bytes": used.ram_bytes, "flash_memory": flash.name,
+                    "ram_memories": [r.name for r in rams], "board_flash_bytes": flash.size,
+                    "board_ram_bytes": sum(r.size for r in rams)})
+    return out
 
 
 def build_model(model: Path, board: Board, *, cores: int | None = None, out: Path | None = None,
@@ -133,6 +182,8 @@ def stored_costs(model: Path, board: Board, compiled: Compiled) -> dict[int, flo
 def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> Build:
     """Firmware for an already compiled (and scheduled) model."""
     log = log or (lambda m: None)
+    if board.multi_image:
+        return _build_images(compiled, board, out, log)
     cores = compiled.cores
     arena = plan_arena(compiled)
     consts = sum(t.type.nbytes for t in compiled.graph.constants())
@@ -149,6 +200,33 @@ def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> 
         artifacts["bin"] = write_bin(elf, out / "firmware.bin", board).name
     if "uf2" in board.firmware.formats:
         artifacts["uf2"] = write_uf2(elf, out / "firmware.uf2", board).name
-    manifest = _manifest(compiled, arena, board, fit, elf, crate, result.toolchain, artifacts)
+    return _finish(compiled, arena, board, fit, out, elf, crate, result, artifacts)
+
+
+def _finish(compiled, arena, board, fit, out, elf, crate, result, artifacts) -> Build:
+    manifest = _manifest(compiled, arena, board, fit, elf, crate, result.toolchain, dict(artifacts, dir=str(out)))
+    del manifest["artifacts"]["dir"]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return Build(out, elf, manifest, compiled, arena)
+
+
+def _build_images(compiled: Compiled, board: Board, out: Path, log) -> Build:
+    """One ELF (and .bin) per image; the crate is generated first for each image's constants."""
+    arena = plan_arena(compiled)
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"{len(compiled.tasks)} tasks on {compiled.cores} core(s) in {len(board.images)} images, "
+        f"arena {arena.size:,} bytes; generating the crate in {out / 'crate'}")
+    crate = write_crate(compiled, arena, board, out)
+    fit = check_fit_images(board, compiled, crate)
+    images, result = [], None
+    for k in range(len(board.images)):
+        result = build_crate(board, crate.package, manifest=crate.manifest, binary=crate.package,
+                             image=k, shared_bytes=crate.shared_bytes, log=log)
+        elf = out / ("firmware.elf" if k == 0 else f"firmware-image{k}.elf")
+        shutil.copyfile(result.elf, elf)
+        files = {"elf": elf.name}
+        if "bin" in board.firmware.formats:
+            files["bin"] = write_bin(elf, out / elf.with_suffix(".bin").name, board, k).name
+        images.append(files)
+    artifacts = {**images[0], "images": images}
+    return _finish(compiled, arena, board, fit, out, out / "firmware.elf", crate, result, artifacts)

@@ -54,18 +54,28 @@ def _inside(mem: Memory, addr: int) -> bool:
     return mem.origin <= addr < mem.origin + mem.size
 
 
-def memory_use(path: Path, board: Board) -> MemoryUse:
+def image_memories(board: Board, image: int = 0) -> tuple[Memory, tuple[Memory, ...]]:
+    """Image `image`'s flash, and the RAMs it uses: its own and, on a multi-image board,
+    the shared one (where `.arielml_shared` lives)."""
+    im = board.image_list()[image]
+    flash, ram = board.named(im.flash), board.named(im.ram)
+    rams = (ram,) if not board.multi_image or board.shared_memory() == ram else (ram, board.shared_memory())
+    return flash, rams
+
+
+def memory_use(path: Path, board: Board, image: int = 0) -> MemoryUse:
     """Flash from the loaded segments; RAM from the allocated sections placed in RAM.
 
     riscv-rt's `.stack` section is a filler spanning all RAM left over, not a use, so it
-    is left out; stacks are reported by the build from their configured sizes.
+    is left out; stacks are reported by the build from their configured sizes. On a
+    multi-image board, of image `image`: the shared block counts as its RAM.
     """
-    flash, ram = board.memory("flash"), board.memory("ram")
+    flash, rams = image_memories(board, image)
     flash_bytes = 0
     for s in segments(path):
         if s.filesz and _inside(flash, s.paddr):
             flash_bytes += s.filesz
-        elif not (_inside(flash, s.vaddr) or _inside(ram, s.vaddr)):
+        elif not (_inside(flash, s.vaddr) or any(_inside(r, s.vaddr) for r in rams)):
             raise ArielError(f"{path}: segment at {s.vaddr:#x} lies outside {board.name}'s memories")
     elf = _open(path)
     try:
@@ -73,13 +83,14 @@ def memory_use(path: Path, board: Board) -> MemoryUse:
                  if sec["sh_flags"] & 0x2 and sec["sh_size"] > 0]  # SHF_ALLOC
     finally:
         elf.stream.close()
-    ram_bytes = sum(size for name, addr, size in alloc if _inside(ram, addr) and name != ".stack")
+    ram_bytes = sum(size for name, addr, size in alloc
+                    if any(_inside(r, addr) for r in rams) and name != ".stack")
     return MemoryUse(flash_bytes, ram_bytes, {name: size for name, _addr, size in alloc})
 
 
-def write_bin(path: Path, out: Path, board: Board) -> Path:
-    """The flash image: every loaded byte from the flash origin, gaps filled with 0xFF."""
-    flash = board.memory("flash")
+def write_bin(path: Path, out: Path, board: Board, image: int = 0) -> Path:
+    """The flash image: every loaded byte from the (image's) flash origin, gaps filled with 0xFF."""
+    flash = image_memories(board, image)[0]
     image = bytearray()
     with open(path, "rb") as f:
         elf = ELFFile(f)

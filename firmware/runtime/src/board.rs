@@ -20,6 +20,15 @@ pub trait Board {
     /// memory is initialised: other cores must not run Rust code before this.
     fn start_other_cores(entry: fn(usize) -> !);
 
+    /// Boards whose cores run separate images (one per core; see `boards/*.toml`
+    /// `[[images]]`): release the cores of images 1.., which start at their own image's
+    /// reset handler (the generated linker script of image 0 provides each image's vector
+    /// table address as `__arielml_image<k>_vectors`). Called once, by core 0, after it has
+    /// published the shared block. Boards with one image keep this default, never called.
+    fn start_other_images() {
+        panic!("{} runs a single image", Self::NAME)
+    }
+
     /// Blocking write of bytes to the board's host serial link.
     fn serial_write(bytes: &[u8]);
 

@@ -11,6 +11,13 @@
 //! a consumer loads the word with Acquire before reading them. That is the only
 //! happens-before edge the schedule needs, because the memory planner never lets buffers
 //! of tasks that may run at the same time overlap.
+//!
+//! Every word the cores share (`SyncWords`, `done`, `ticks`) and the arena belong to
+//! the generated crate, not to this one. On boards whose cores run separate images
+//! (nRF5340 application + network core, STM32H745 M7 + M4), the generated crate puts them
+//! in one `#[repr(C)]` static in the `.arielml_shared` section, which every image's linker
+//! script places at the same address of a RAM all cores reach; image 0 zeroes it and then
+//! publishes `SyncWords::ready` before the other images may touch it (`publish`, `wait_ready`).
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -31,12 +38,69 @@ pub struct Schedule {
     pub done: &'static [AtomicU32],
     /// Counter ticks each task took in the last inference (for `bench`).
     pub ticks: &'static [AtomicU32],
+    /// The cores' shared control words.
+    pub sync: &'static SyncWords,
 }
 
-static EPOCH: AtomicU32 = AtomicU32::new(0);
-static FINISHED: [AtomicU32; MAX_CORES] = [const { AtomicU32::new(0) }; MAX_CORES];
-/// Times a core found a dependency not yet done (a measure of synchronisation cost).
-static WAITS: [AtomicU32; MAX_CORES] = [const { AtomicU32::new(0) }; MAX_CORES];
+/// The `run` of a task another image executes: that image's core runs it, never this one.
+pub fn elsewhere() {
+    panic!("task of another image")
+}
+
+/// Value of `SyncWords::ready` once image 0 has initialised the shared words (an unlikely
+/// power-on pattern: "AML1").
+pub const READY: u32 = 0x414d_4c31;
+
+/// Control words shared by all cores.
+#[repr(C)]
+pub struct SyncWords {
+    /// `READY` once core 0 has initialised the shared memory (multi-image boards).
+    pub ready: AtomicU32,
+    /// The current inference number; cores 1.. start their table when it changes.
+    pub epoch: AtomicU32,
+    /// Per core: the last epoch whose table it finished.
+    pub finished: [AtomicU32; MAX_CORES],
+    /// Per core: times it found a dependency not yet done in the last inference.
+    pub waits: [AtomicU32; MAX_CORES],
+}
+
+impl SyncWords {
+    pub const fn new() -> Self {
+        SyncWords {
+            ready: AtomicU32::new(0),
+            epoch: AtomicU32::new(0),
+            finished: [const { AtomicU32::new(0) }; MAX_CORES],
+            waits: [const { AtomicU32::new(0) }; MAX_CORES],
+        }
+    }
+}
+
+impl Default for SyncWords {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Core 0, before any other core may run: zero the `bytes` bytes at `shared` (the
+/// generated crate's shared block, which a multi-image linker script leaves uninitialised)
+/// and publish `READY` in `sync`, which must lie inside it.
+///
+/// # Safety
+/// `shared..shared + bytes` must be one static made only of atomics and `UnsafeCell`s
+/// that no other core accesses until it has seen `READY`.
+pub unsafe fn publish<B: Board>(shared: *const u8, bytes: usize, sync: &SyncWords) {
+    // SAFETY: forwarded contract: the block is interior-mutable and not yet shared.
+    unsafe { core::ptr::write_bytes(shared as *mut u8, 0, bytes) };
+    sync.ready.store(READY, Ordering::Release);
+    B::signal();
+}
+
+/// Cores of images other than core 0's: wait until core 0 has published the shared block.
+pub fn wait_ready<B: Board>(sync: &SyncWords) {
+    while sync.ready.load(Ordering::Acquire) != READY {
+        B::wait_for_signal();
+    }
+}
 
 fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
     let mut waits = 0;
@@ -56,20 +120,20 @@ fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
         s.done[t as usize].store(epoch, Ordering::Release);
         B::signal();
     }
-    WAITS[core].store(waits, Ordering::Relaxed);
-    FINISHED[core].store(epoch, Ordering::Release);
+    s.sync.waits[core].store(waits, Ordering::Relaxed);
+    s.sync.finished[core].store(epoch, Ordering::Release);
     B::signal();
 }
 
 /// Core 0: run one inference on every core; returns when all tables are finished.
 /// The caller has written the inputs; outputs are ready on return.
 pub fn infer<B: Board>(s: &Schedule) {
-    let epoch = EPOCH.load(Ordering::Relaxed).wrapping_add(1).max(1);
-    EPOCH.store(epoch, Ordering::Release);
+    let epoch = s.sync.epoch.load(Ordering::Relaxed).wrapping_add(1).max(1);
+    s.sync.epoch.store(epoch, Ordering::Release);
     B::signal();
     run_table::<B>(s, 0, epoch);
     for c in 1..s.cores.len() {
-        while FINISHED[c].load(Ordering::Acquire) != epoch {
+        while s.sync.finished[c].load(Ordering::Acquire) != epoch {
             B::wait_for_signal();
         }
     }
@@ -85,7 +149,7 @@ pub fn worker<B: Board>(s: &Schedule, core: usize) -> ! {
     }
     let mut seen = 0;
     loop {
-        let epoch = EPOCH.load(Ordering::Acquire);
+        let epoch = s.sync.epoch.load(Ordering::Acquire);
         if epoch == seen {
             B::wait_for_signal();
             continue;
@@ -96,8 +160,8 @@ pub fn worker<B: Board>(s: &Schedule, core: usize) -> ! {
 }
 
 /// Dependency waits each core met in the last inference.
-pub fn waits(core: usize) -> u32 {
-    WAITS[core].load(Ordering::Relaxed)
+pub fn waits(s: &Schedule, core: usize) -> u32 {
+    s.sync.waits[core].load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -25,13 +25,45 @@ use arielml_kernels::{{conv, conv::*, depthwise, depthwise::*, elementwise, elem
     fully_connected, fully_connected::*, pooling, pooling::*, softmax, softmax::*, tile::*}};
 use arielml_runtime::arena::Arena;
 use arielml_runtime::consts::Blob;
-use arielml_runtime::executor::{{Schedule, Task}};
+use arielml_runtime::executor::{{Schedule, SyncWords, Task}};
 use arielml_runtime::serve::{{Model, Slot}};
 
 pub const ARENA_BYTES: usize = {arena};
-pub static ARENA: Arena<ARENA_BYTES> = Arena::new();
-static CONSTS: Blob<{blob}> = Blob(*include_bytes!("consts.bin"));
+pub const TASK_COUNT: usize = {tasks};
+static CONSTS: Blob<{blob}> = Blob(*include_bytes!("{blob_file}"));
+
+/// Everything the cores share: the executor's words and the arena.
+#[repr(C)]
+pub struct Shared {{
+    pub sync: SyncWords,
+    pub done: [AtomicU32; TASK_COUNT],
+    pub ticks: [AtomicU32; TASK_COUNT],
+    pub arena: Arena<ARENA_BYTES>,
+}}
+
+{section}pub static SHARED: Shared = Shared {{
+    sync: SyncWords::new(),
+    done: [const {{ AtomicU32::new(0) }}; TASK_COUNT],
+    ticks: [const {{ AtomicU32::new(0) }}; TASK_COUNT],
+    arena: Arena::new(),
+}};
+static ARENA: &Arena<ARENA_BYTES> = &SHARED.arena;
 """
+
+SECTION = """\
+// Multi-image board: at the same address in every image (see the generated memory.x);
+// not loaded, zeroed by core 0 at start-up (executor::publish).
+#[link_section = ".arielml_shared"]
+"""
+
+# Bytes of `SyncWords` (ready, epoch, finished[8], waits[8]: u32 each).
+SYNC_BYTES = 4 * (2 + 2 * 8)
+
+
+def shared_bytes(task_count: int, arena_bytes: int) -> int:
+    """Size of the generated `Shared` block (repr(C); the arena is 8-byte aligned)."""
+    head = SYNC_BYTES + 8 * task_count
+    return -(-head // 8) * 8 + max(arena_bytes, 8)
 
 
 def rust_type(dtype) -> str:
@@ -79,12 +111,23 @@ def _slots(c: Compiled, arena: ArenaPlan, names: list[str]) -> str:
     return ", ".join(f"Slot {{ offset: {arena.offsets[n]}, len: {c.graph.tensor(n).type.nbytes} }}" for n in names)
 
 
-def model_rs(c: Compiled, arena: ArenaPlan, model_id: int) -> tuple[str, bytes]:
-    """The text of model.rs and the bytes of consts.bin."""
+def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple[int, ...] | None = None,
+             blob_file: str = "consts.bin") -> tuple[str, bytes]:
+    """The text of model.rs and the bytes of its constants blob (`blob_file`).
+
+    With `image_cores` (multi-image boards), the file for the image booting those cores:
+    only their tasks' code and constants are in it (the others' entries run `elsewhere`,
+    never called here), and the shared block goes to the `.arielml_shared` section.
+    """
     blob = ConstBlob()
     cx = Cx(c, arena, blob)
     funcs = []
+    here = None
+    if image_cores is not None:
+        here = {t for k in image_cores if k < len(c.schedule.cores) for t in c.schedule.cores[k]}
     for t in c.tasks:
+        if here is not None and t.id not in here:
+            continue
         low = c.lowered[t.tile.op]
         call = low.rust(cx, (*t.tile.rows, *t.tile.channels))
         op = c.graph.ops[t.tile.op]
@@ -93,20 +136,24 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int) -> tuple[str, bytes]:
                      f"    // buffers apart from every task that may run at the same time.\n"
                      f"    unsafe {{ {call} }}\n}}\n")
     n = len(c.tasks)
-    tasks = ",\n".join(f"    Task {{ run: t{t.id}, deps: &{list(c.schedule.deps[t.id])} }}" for t in c.tasks)
+    def run(t) -> str:
+        return f"t{t.id}" if here is None or t.id in here else "arielml_runtime::executor::elsewhere"
+
+    tasks = ",\n".join(f"    Task {{ run: {run(t)}, deps: &{list(c.schedule.deps[t.id])} }}" for t in c.tasks)
     tables = "".join(f"static CORE{k}: [u16; {len(tbl)}] = {list(tbl)};\n" for k, tbl in enumerate(c.schedule.cores))
     core_refs = ", ".join(f"&CORE{k}" for k in range(len(c.schedule.cores)))
     g = c.graph
     text = HEADER.format(source=c.source.name, cores=c.cores, mode=c.mode, arena=max(arena.size, 8),
-                         blob=max(len(blob.data), 0))
+                         blob=len(blob.data), blob_file=blob_file, tasks=len(c.tasks),
+                         section=SECTION if image_cores is not None else "")
     text += "\n" + "\n".join(funcs) + f"""
 static TASKS: [Task; {n}] = [
 {tasks},
 ];
 {tables}static CORES: [&[u16]; {len(c.schedule.cores)}] = [{core_refs}];
-static DONE: [AtomicU32; {n}] = [const {{ AtomicU32::new(0) }}; {n}];
-static TICKS: [AtomicU32; {n}] = [const {{ AtomicU32::new(0) }}; {n}];
-pub static SCHEDULE: Schedule = Schedule {{ tasks: &TASKS, cores: &CORES, done: &DONE, ticks: &TICKS }};
+pub static SCHEDULE: Schedule = Schedule {{
+    tasks: &TASKS, cores: &CORES, done: &SHARED.done, ticks: &SHARED.ticks, sync: &SHARED.sync,
+}};
 
 static INPUTS: [Slot; {len(g.inputs)}] = [{_slots(c, arena, g.inputs)}];
 static OUTPUTS: [Slot; {len(g.outputs)}] = [{_slots(c, arena, g.outputs)}];

@@ -52,7 +52,16 @@ class Device:
 @contextlib.contextmanager
 def qemu_device(build: Build, board: Board, *, icount: bool = False, timeout: float = 600.0,
                 extra_args: tuple[str, ...] = ()):
-    """A Device for `build` running under QEMU; QEMU is killed on exit, whatever happens."""
+    """A Device for `build` running under QEMU; QEMU is killed on exit, whatever happens.
+
+    A build with one image per core loads image 0 as the kernel and the others' flash
+    images (.bin: their ELFs would reload the shared block's zero-filled segment, which
+    QEMU refuses as overlapping) with QEMU's generic loader; image 0 releases their cores."""
+    for k, im in enumerate(build.manifest.get("images", [])[1:], start=1):
+        if "bin" not in im:
+            raise EmulatorError(f"{board.name}: image {k} has no .bin for QEMU's loader (add 'bin' to formats)")
+        origin = board.named(board.images[k].flash).origin
+        extra_args = (*extra_args, "-device", f"loader,file={build.out / im['bin']},addr={origin:#x}")
     with QemuSession(board, build.elf, timeout=timeout, icount=icount, extra_args=extra_args) as s:
         link = Link(s.port, timeout=30.0)
         yield Device(link, build)

@@ -69,6 +69,19 @@ impl Board for Mps2An521 {
         }
     }
 
+    fn start_other_images() {
+        extern "C" {
+            /// Image 1's vector table (its flash origin), from image 0's generated memory.x.
+            static __arielml_image1_vectors: u32;
+        }
+        // SAFETY: core 1 is still held in reset; only the symbol's address is used.
+        unsafe {
+            cortex_m::asm::dsb();
+            write_volatile(INITSVTOR1, addr_of!(__arielml_image1_vectors) as u32);
+            write_volatile(CPUWAIT, 0);
+        }
+    }
+
     fn serial_write(bytes: &[u8]) {
         uart::write(bytes);
     }
@@ -129,15 +142,19 @@ fn core1_main() -> ! {
     }
 }
 
-/// Define the firmware's reset entry: `init`, then `app(0)` on core 0 (which may
-/// start the other cores into `app`).
+/// Define the firmware's reset entry: on core 0 `init`, then `app(0)` (which may start
+/// the other cores into `app`). In a build with one image per core, core 1 boots its own
+/// image through this entry too, and goes straight to `app(1)`.
 #[macro_export]
 macro_rules! entry {
     ($app:path) => {
         #[$crate::cortex_m_rt::entry]
         fn main() -> ! {
-            $crate::init();
-            $app(0)
+            let core = <$crate::ThisBoard as $crate::runtime::board::Board>::core_id();
+            if core == 0 {
+                $crate::init();
+            }
+            $app(core)
         }
 
         #[panic_handler]

@@ -63,7 +63,8 @@ static TASKS: [Task; 6] = [
 static CORE_TABLES: [&[u16]; 3] = [&[0, 3, 5], &[1, 4], &[2]];
 static DONE: [AtomicU32; 6] = [const { AtomicU32::new(0) }; 6];
 static TICKS: [AtomicU32; 6] = [const { AtomicU32::new(0) }; 6];
-static SCHEDULE: Schedule = Schedule { tasks: &TASKS, cores: &CORE_TABLES, done: &DONE, ticks: &TICKS };
+static SYNC: SyncWords = SyncWords::new();
+static SCHEDULE: Schedule = Schedule { tasks: &TASKS, cores: &CORE_TABLES, done: &DONE, ticks: &TICKS, sync: &SYNC };
 
 #[test]
 fn tasks_run_after_their_dependencies_every_inference() {
