@@ -221,17 +221,16 @@ def _check_images(board: Board, src: Path) -> None:
     shared = board.named(board.firmware.shared_ram)
     if shared.kind != "ram" or set(shared.cores) != set(range(len(board.cores))):
         raise UsageError(f"{src}: 'firmware.shared_ram' must be a ram every core reaches")
-    order = []
     for i, im in enumerate(board.images):
         if len(im.cores) != 1:
             raise UsageError(f"{src}: 'images[{i}].cores' must name exactly one core")
-        order.append(im.cores[0])
+    if [im.cores[0] for im in board.images] != list(range(len(board.cores))):
+        raise UsageError(f"{src}: [[images]] must list cores 0..{len(board.cores) - 1} in order, one each")
+    for i, im in enumerate(board.images):
         for key, kind in (("flash", "flash"), ("ram", "ram")):
             mem = board.named(getattr(im, key))
             if mem.kind != kind or im.cores[0] not in mem.cores:
                 raise UsageError(f"{src}: 'images[{i}].{key}' must be a {kind} memory core {im.cores[0]} reaches")
-    if order != list(range(len(board.cores))):
-        raise UsageError(f"{src}: [[images]] must list cores 0..{len(board.cores) - 1} in order, one each")
 
 
 def load_board_file(path: Path) -> Board:
