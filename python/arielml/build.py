@@ -17,7 +17,7 @@ from arielml.boards import Board
 from arielml.codegen import GeneratedCrate, write_crate
 from arielml.elf import image_memories, memory_use, write_bin
 from arielml.errors import UsageError
-from arielml.firmware import build_crate, cache_dir, shared_region
+from arielml.firmware import build_crate, cache_dir, shared_block_bytes, shared_region
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.uf2 import write_uf2
 
@@ -72,7 +72,10 @@ def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
     stack, + runtime state on image 0), and the shared block in the shared RAM (with
     image 0's RAM when they are one memory)."""
     shared = board.shared_memory()
-    block = shared_region(board, crate.shared_bytes)[1]  # raises with numbers if too big
+    block = shared_block_bytes(crate.shared_bytes)
+    if block > shared.size:
+        raise UsageError(f"{c.source.name} does not fit {board.name}'s shared RAM ({shared.name}): "
+                         f"needs {block:,} bytes (arena + executor words), it has {shared.size:,}")
     per_image = []
     for k, im in enumerate(board.images):
         flash, ram = board.named(im.flash), board.named(im.ram)
@@ -92,9 +95,6 @@ def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
                 f"{need_flash:,} bytes (constants of its tasks {crate.image_consts[k]:,} + code "
                 f"~{CODE_ESTIMATE:,}), it has {flash.size:,}")
         per_image.append({"ram_estimate": need_ram, "flash_estimate": need_flash})
-    if shared not in [board.named(im.ram) for im in board.images] and block > shared.size:
-        raise UsageError(f"{c.source.name} does not fit {board.name}'s shared RAM ({shared.name}): "
-                         f"needs {block:,} bytes (arena + executor words), it has {shared.size:,}")
     return {"ram_estimate": per_image[0]["ram_estimate"], "flash_estimate": per_image[0]["flash_estimate"],
             "stack_bytes": board.firmware.stack_bytes * len(board.cores), "images": per_image}
 
@@ -141,6 +141,14 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path,
     }
 
 
+def _usable(board: Board, crate: GeneratedCrate, ram, image: int) -> int:
+    """RAM of `ram` image `image` may use: all of its own; of the shared RAM of another
+    image, only the shared block."""
+    if board.multi_image and ram == board.shared_memory() and ram.name != board.images[image].ram:
+        return shared_region(board, crate.shared_bytes)[1]
+    return ram.size
+
+
 def _images(board: Board, crate: GeneratedCrate, artifacts: dict, fit: dict) -> list[dict]:
     """Per firmware image: its cores, files and memory figures (one entry on most boards)."""
     out = []
@@ -153,7 +161,7 @@ def _images(board: Board, crate: GeneratedCrate, artifacts: dict, fit: dict) -> 
                     "constants_bytes": crate.image_consts[k], "elf_flash_bytes": used.flash_bytes,
                     "elf_ram_bytes": used.ram_bytes, "flash_memory": flash.name,
                     "ram_memories": [r.name for r in rams], "board_flash_bytes": flash.size,
-                    "board_ram_bytes": sum(r.size for r in rams)})
+                    "board_ram_bytes": sum(_usable(board, crate, r, k) for r in rams)})
     return out
 
 

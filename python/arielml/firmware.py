@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arielml.boards import REPO_ROOT, Board
-from arielml.errors import ArielError
+from arielml.errors import ArielError, UsageError
 from arielml.toolchain import RustToolchain, require_rust
 
 def cache_dir() -> Path:
@@ -32,12 +32,17 @@ def target_dir() -> Path:
     return Path(os.environ.get("CARGO_TARGET_DIR") or cache_dir() / "target")
 
 
+def shared_block_bytes(shared_bytes: int) -> int:
+    """The SHARED region's length for a shared block of `shared_bytes`: whole KiB."""
+    return -(-max(shared_bytes, 8) // 1024) * 1024
+
+
 def shared_region(board: Board, shared_bytes: int) -> tuple[int, int]:
     """(origin, length) of a multi-image board's shared block: the start of its shared RAM."""
     mem = board.shared_memory()
-    length = -(-max(shared_bytes, 8) // 1024) * 1024
+    length = shared_block_bytes(shared_bytes)
     if length > mem.size:
-        raise ArielError(f"{board.name}: the shared block ({shared_bytes:,} bytes) exceeds "
+        raise UsageError(f"{board.name}: the shared block ({shared_bytes:,} bytes) exceeds "
                          f"{mem.name} ({mem.size:,} bytes)")
     return mem.origin, length
 

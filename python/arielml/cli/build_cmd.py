@@ -30,8 +30,12 @@ def build(model: Path, board_name: str, cores: int | None, out: Path | None, mod
     board = get_board(board_name)
     b = build_model(model, board, cores=cores, out=out, mode=mode, log=lambda m: click.echo(m, err=True))
     mem = b.manifest["memory"]
-    click.echo(f"firmware: {b.elf}")
+    images = b.manifest["images"]
+    click.echo(f"firmware: {b.elf}" + "".join(f", {b.out / im['elf']}" for im in images[1:]))
     click.echo(f"manifest: {b.manifest_path}")
     click.echo(f"{b.manifest['cores']} core(s), {len(b.manifest['tasks'])} tasks; arena {mem['arena_bytes']:,} B, "
-               f"runtime state {mem['runtime_bytes']:,} B; flash {mem['elf_flash_bytes']:,} of "
-               f"{mem['board_flash_bytes']:,} B, static RAM {mem['elf_ram_bytes']:,} of {mem['board_ram_bytes']:,} B")
+               f"runtime state {mem['runtime_bytes']:,} B")
+    for k, im in enumerate(images):
+        where = f"image {k} (core {', '.join(map(str, im['cores']))}): " if len(images) > 1 else ""
+        click.echo(f"  {where}flash {im['elf_flash_bytes']:,} of {im['board_flash_bytes']:,} B, "
+                   f"static RAM {im['elf_ram_bytes']:,} of {im['board_ram_bytes']:,} B")
