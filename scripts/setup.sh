@@ -74,6 +74,12 @@ setup_python() {
 
 fetch_crates() {
     (cd "$ROOT" && cargo fetch --locked -q)
+    # Board crates outside the workspace, with a Cargo.lock of their own (esp32c3: esp-hal).
+    local lock
+    for lock in "$ROOT"/firmware/boards/*/Cargo.lock; do
+        [ -f "$lock" ] || continue
+        (cd "$ROOT" && cargo fetch --locked -q --manifest-path "$(dirname "$lock")/Cargo.toml")
+    done
 }
 
 # rp2040js, pinned in tools/rp2040js/package-lock.json; reinstalled when the lock changes.

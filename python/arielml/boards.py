@@ -55,7 +55,10 @@ class Image:
 @dataclass(frozen=True)
 class Firmware:
     crate: str  # directory name under firmware/boards/
-    runtime: str  # linker-script flavour: "cortex-m-rt" or "riscv-rt"
+    # Linker-script flavour: "cortex-m-rt" or "riscv-rt" (arielml writes memory.x from the
+    # memories below), or "esp-hal" (esp-hal links with its own linkall.x and memory map;
+    # the memories below must describe that map, for the fit check and the ELF figures).
+    runtime: str
     formats: tuple[str, ...]  # artifacts users of this board expect: elf, bin, uf2
     stack_bytes: int  # stack reserved per core (the RAM fit check counts it)
     counter_hz: int  # rate of the board crate's `Board::counter()` (for cycle reports)
@@ -69,6 +72,13 @@ class Firmware:
     start_block: bool = False
     # UF2 family id written into firmware.uf2 (RP2040: 0xe48bff56); needed for format "uf2".
     uf2_family: int | None = None
+    # Espressif chip name for espflash/esptool's `--chip` (ESP32-C3: "esp32c3"); needed by
+    # runtime "esp-hal", whose boards `arielml flash` puts firmware on with one of them.
+    esp_chip: str | None = None
+    # Baud rate of the board crate's serial link (its UART's `BAUD`), the default of
+    # `--baud` when run/bench/profile talk to a real board over `--port`. None: the link
+    # has no baud rate of its own (QEMU's socket; pyserial's 115200 is used).
+    serial_baud: int | None = None
     # Multi-image boards: the memory (reachable by every core) holding the shared block:
     # the arena and the executor's words, at the start of that memory in every image.
     shared_ram: str | None = None
@@ -134,7 +144,7 @@ class Board:
 
 
 _KINDS = {"flash", "ram"}
-_RUNTIMES = {"cortex-m-rt", "riscv-rt"}
+_RUNTIMES = {"cortex-m-rt", "riscv-rt", "esp-hal"}
 _FORMATS = {"elf", "bin", "uf2"}
 
 
@@ -202,8 +212,18 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.formats' has 'uf2' but 'firmware.uf2_family' is missing")
     if not 0 <= board.firmware.boot2_bytes < board.memory("flash").size:
         raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
+    if board.firmware.serial_baud is not None and board.firmware.serial_baud <= 0:
+        raise UsageError(f"{src}: 'firmware.serial_baud' must be a positive baud rate")
     if board.firmware.start_block and board.firmware.runtime != "cortex-m-rt":
         raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt'")
+    if (board.firmware.runtime == "esp-hal") != (board.firmware.esp_chip is not None):
+        raise UsageError(f"{src}: 'firmware.esp_chip' is needed with runtime 'esp-hal', and only there")
+    if board.firmware.runtime == "esp-hal" and board.firmware.boot2_bytes:
+        raise UsageError(f"{src}: 'firmware.boot2_bytes' cannot be used with runtime 'esp-hal' "
+                         "(esp-hal's linker script places everything)")
+    if board.firmware.runtime == "esp-hal" and set(board.firmware.formats) != {"elf"}:
+        raise UsageError(f"{src}: 'firmware.formats' must be [\"elf\"] with runtime 'esp-hal' "
+                         "(espflash flashes the ELF, esptool converts it to an app image itself)")
     _check_images(board, src)
     if src.stem != board.name:
         raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")

@@ -14,7 +14,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from arielml.boards import Board
-from arielml.flash import INSTALL_HINT
+from arielml.flash import ESP_INSTALL_HINT, INSTALL_HINT, esp_tools
 from arielml.toolchain import find_qemu, find_rust, qemu_fix_hint, rust_fix_hint
 
 PIP_REF = "pip install 'arielml[ref]'   (inside the project's .venv)"
@@ -37,7 +37,11 @@ def check_board(board: Board, env_path: str | None = None) -> list[Finding]:
             out.append(Finding(board.name, f"rust {target}", True, tc.describe()))
         else:
             out.append(Finding(board.name, f"rust {target}", False, "fix: " + rust_fix_hint(target, env_path)))
-    if board.qemu is None:  # a real board: what can put firmware on it (any one will do)
+    if board.qemu is None and board.firmware.esp_chip is not None:  # espflash or esptool
+        for tool, found in esp_tools(env_path).items():
+            detail = found or f"not found (optional: flashing); fix: {ESP_INSTALL_HINT}"
+            out.append(Finding(board.name, tool, bool(found), detail, required=False))
+    elif board.qemu is None:  # a real board: what can put firmware on it (any one will do)
         for tool in ("picotool", "probe-rs") if board.firmware.uf2_family else ("probe-rs",):
             found = shutil.which(tool, path=os.environ.get("PATH", "") if env_path is None else env_path)
             detail = found or f"not found (optional: flashing); fix: {INSTALL_HINT}"

@@ -69,13 +69,24 @@ def memory_use(path: Path, board: Board, image: int = 0) -> MemoryUse:
     riscv-rt's `.stack` section is a filler spanning all RAM left over, not a use, so it
     is left out; stacks are reported by the build from their configured sizes. On a
     multi-image board, of image `image`: the shared block counts as its RAM.
+
+    A single-image board may list more than one memory of a kind when the chip shows one
+    memory through several address windows (ESP32-C3: the app's flash as DROM and IROM,
+    DRAM also as IRAM): flash use adds up the loaded bytes in every flash window; RAM use
+    counts the board's RAM (its first "ram" memory) only, the other RAM windows being the
+    same bytes (esp-hal reserves DRAM for what it puts in IRAM). Every segment must lie in
+    one of the image's memories.
     """
     flash, rams = image_memories(board, image)
+    if board.multi_image:
+        flashes, anywhere = [flash], [flash, *rams]
+    else:
+        flashes, anywhere = [m for m in board.memories if m.kind == "flash"], list(board.memories)
     flash_bytes = 0
     for s in segments(path):
-        if s.filesz and _inside(flash, s.paddr):
+        if s.filesz and any(_inside(m, s.paddr) for m in flashes):
             flash_bytes += s.filesz
-        elif not (_inside(flash, s.vaddr) or any(_inside(r, s.vaddr) for r in rams)):
+        elif not any(_inside(m, s.vaddr) for m in anywhere):
             raise ArielError(f"{path}: segment at {s.vaddr:#x} lies outside {board.name}'s memories")
     elf = _open(path)
     try:

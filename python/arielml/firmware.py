@@ -32,6 +32,13 @@ def target_dir() -> Path:
     return Path(os.environ.get("CARGO_TARGET_DIR") or cache_dir() / "target")
 
 
+# The linker script each runtime flavour's crates provide, passed as `-T` to the final link.
+LINK_SCRIPTS = {"cortex-m-rt": "link.x", "riscv-rt": "link.x", "esp-hal": "linkall.x"}
+# Runtimes whose crates bring their own memory map (esp-hal's build script writes memory.x
+# and the sections for the chip): arielml writes none and adds no search path for one.
+OWN_MEMORY_MAP = {"esp-hal"}
+
+
 def shared_block_bytes(shared_bytes: int) -> int:
     """The SHARED region's length for a shared block of `shared_bytes`: whole KiB."""
     return -(-max(shared_bytes, 8) // 1024) * 1024
@@ -55,6 +62,9 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
     the image's RAM when they are the same memory) holding `.arielml_shared` at the same
     address in every image. Each script also gives the other images' vector tables (`__arielml_image<k>_vectors`).
     """
+    if board.firmware.runtime in OWN_MEMORY_MAP:
+        raise ArielError(f"{board.name}: runtime '{board.firmware.runtime}' links with its own "
+                         "memory map; arielml writes no memory.x for it")
     im = board.image_list()[image]
     flash, ram = board.named(im.flash), board.named(im.ram)
     boot2 = board.firmware.boot2_bytes
@@ -143,7 +153,10 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_linker_dir(board: Board, image: int = 0, shared_bytes: int = 0) -> Path:
+def _write_linker_dir(board: Board, image: int = 0, shared_bytes: int = 0) -> Path | None:
+    """The directory holding the (image's) generated memory.x; None when its runtime brings one."""
+    if board.firmware.runtime in OWN_MEMORY_MAP:
+        return None
     text = linker_script(board, image, shared_bytes)
     d = cache_dir() / "link" / hashlib.sha256(text.encode()).hexdigest()[:16]
     d.mkdir(parents=True, exist_ok=True)
@@ -159,7 +172,7 @@ class BuildResult:
 
 
 def cargo_command(tc: RustToolchain, target: str, package: str, features: list[str],
-                  link_dir: Path, board: Board, manifest: Path, *, image: int | None = None,
+                  link_dir: Path | None, board: Board, manifest: Path, *, image: int | None = None,
                   board_features: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
     cmd = [str(tc.cargo), "rustc", "--release", "--manifest-path", str(manifest),
            "-p", package, "--target", target]
@@ -173,7 +186,14 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
         env["RUSTC_BOOTSTRAP"] = "1"
     if tc.linker is not None:
         env[f"CARGO_TARGET_{target.upper().replace('-', '_').replace('.', '_')}_LINKER"] = str(tc.linker)
-    cmd += ["--", "-C", "link-arg=-Tlink.x", "-L", f"native={link_dir}", *board.firmware.rustflags]
+    if board.firmware.runtime == "esp-hal":
+        # esp-hal's link fails unless this much DRAM is left for the (one) stack, so a model
+        # the fit check let through that leaves less is refused at link time, not at run time.
+        env["ESP_HAL_CONFIG_ENSURE_MAIN_STACK_MINIMUM"] = str(board.firmware.stack_bytes)
+    cmd += ["--", "-C", f"link-arg=-T{LINK_SCRIPTS[board.firmware.runtime]}"]
+    if link_dir is not None:
+        cmd += ["-L", f"native={link_dir}"]
+    cmd += [*board.firmware.rustflags]
     if image is not None:  # the generated crate's main.rs picks the image's model file
         cmd += ["--cfg", f'arielml_image="{image}"']
     return cmd, env

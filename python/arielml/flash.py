@@ -6,6 +6,12 @@ For boards with a UF2 image (RP2040), in order of preference:
    UF2 family id, so another chip's bootloader ignores the file rather than flashing it;
 2. picotool on PATH: `picotool load -x firmware.uf2` (load, then run);
 3. probe-rs on PATH, with a debug probe on SWD: `probe-rs download --chip CHIP firmware.elf`.
+For boards on esp-hal (ESP32-C3; board field `esp_chip`), from the ELF:
+1. espflash on PATH: `espflash flash --chip CHIP firmware.elf` (writes the ESP-IDF
+   bootloader, a partition table and the app image it makes from the ELF);
+2. esptool on PATH (`esptool`, or `esptool.py` before v5): `esptool --chip CHIP elf2image`
+   into a temporary app image, then `esptool --chip CHIP write_flash 0x10000 IMAGE`, which
+   relies on the bootloader and partition table already on the board.
 With none of them the command fails with exit 3 (ToolMissing) and names what to install.
 
 The artifact defaults to the most recent build for the board in the arielml cache
@@ -19,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +42,9 @@ PROBE_RS_CHIPS = {0xE48BFF56: "RP2040", 0xE48BFF59: "RP235x"}
 INSTALL_HINT = ("install picotool (Raspberry Pi's tool: your distribution's package or a source build) "
                 "or probe-rs (`cargo install probe-rs-tools`), or hold BOOTSEL while plugging the board "
                 "in so that its RPI-RP2 drive is mounted")
+ESP_INSTALL_HINT = "install espflash (`cargo install espflash`) or esptool (`pip install esptool`)"
+# Where ESP-IDF's partition tables (and espflash's) put the app: what esptool writes there.
+ESP_APP_OFFSET = 0x10000
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,8 @@ def _run(cmd: list[str], what: str) -> None:
 def flash(board: Board, a: Artifact, *, log=None) -> str:
     """Flash `a` onto the first way found; return a one-line description of what was done."""
     log = log or (lambda m: None)
+    if board.firmware.esp_chip is not None:
+        return flash_esp(board, a, log)
     family = board.firmware.uf2_family
     if a.uf2 is not None:
         drives = find_uf2_drives()
@@ -191,3 +203,35 @@ def flash(board: Board, a: Artifact, *, log=None) -> str:
         raise ToolMissing(f"arielml cannot flash {board.name} yet (no UF2 image and no known probe-rs chip)")
     raise ToolMissing(f"cannot flash {board.name}: no UF2 drive mounted and neither picotool nor probe-rs "
                       f"on PATH; {INSTALL_HINT}")
+
+
+def esp_tools(env_path: str | None = None) -> dict[str, str | None]:
+    """espflash and esptool as found on PATH (esptool before v5 installs as esptool.py)."""
+    path = os.environ.get("PATH", "") if env_path is None else env_path
+    return {"espflash": shutil.which("espflash", path=path),
+            "esptool": shutil.which("esptool", path=path) or shutil.which("esptool.py", path=path)}
+
+
+def flash_esp(board: Board, a: Artifact, log) -> str:
+    """An esp-hal board: espflash with the ELF, else esptool with an app image made from it."""
+    chip = board.firmware.esp_chip
+    if a.elf is None:
+        raise UsageError(f"{board.name} is flashed from firmware.elf, and there is none with {a.uf2}")
+    tools = esp_tools()
+    if tools["espflash"]:
+        cmd = [tools["espflash"], "flash", "--chip", chip, str(a.elf)]
+        log(" ".join(cmd))
+        _run(cmd, "espflash")
+        return f"flashed {a.elf.name} to the {chip} with espflash"
+    if tools["esptool"]:
+        with tempfile.TemporaryDirectory(prefix="arielml-esp-") as tmp:
+            image = Path(tmp) / "app.bin"
+            for cmd, what in (([tools["esptool"], "--chip", chip, "elf2image", "--output", str(image),
+                                str(a.elf)], "esptool elf2image"),
+                              ([tools["esptool"], "--chip", chip, "write_flash", f"{ESP_APP_OFFSET:#x}",
+                                str(image)], "esptool write_flash")):
+                log(" ".join(cmd))
+                _run(cmd, what)
+        return (f"wrote {a.elf.name} as an app image at {ESP_APP_OFFSET:#x} of the {chip} with esptool "
+                "(the board's bootloader and partition table stay)")
+    raise ToolMissing(f"cannot flash {board.name}: neither espflash nor esptool on PATH; {ESP_INSTALL_HINT}")

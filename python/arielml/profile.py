@@ -1,9 +1,17 @@
 """`arielml profile`: measure every task alone on one core, store the costs, reuse them.
 
 The model is tiled as for N cores, but all tasks run on core 0 in dependency order, so
-each task's count is its cost without interference. On QEMU the machine runs with
--icount shift=0: counts are instructions, deterministic, quantised by the board counter
-(one TIMER0 tick is 50 instructions on qemu-an521).
+each task's count is its cost without interference. Costs are stored in cycles of core 0,
+the unit the scheduler takes (`costs.task_costs`: cycles on a speed-1 core):
+
+- on QEMU the machine runs with -icount shift=0, so counts are instructions (one per
+  virtual nanosecond), deterministic, quantised by the board counter (one TIMER0 tick is
+  50 instructions on qemu-an521); `unit` is "instructions";
+- on a real board over --port, the firmware's counter ticks are wall time: cycles =
+  ticks * core 0's clock_hz / counter_hz (RP2040: 133 cycles per 1 us TIMER tick, so a
+  task's cost is known to within 133 cycles); `unit` is "cycles". The board must run the
+  profiling build (`profile_build`, flashed with `arielml flash DIR`); the minimum over
+  the runs is kept, as on QEMU.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from arielml.errors import UsageError
 from arielml.firmware import cache_dir
 from arielml.pipeline import Compiled, compile_model
 from arielml.runners.device import qemu_device
+from arielml.runners.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_device
 from arielml.schedule import Placement, Schedule
 from arielml.tensors_io import random_inputs
 
@@ -29,9 +38,12 @@ class Profile:
     model_sha256: str
     board: str
     cores: int  # the tiling the tasks come from
+    # Costs in cycles of core 0 (see the module docstring); the names are from when QEMU
+    # was the only way to measure, where cycles are instructions.
     task_instructions: list[float]
     total_instructions: float  # one inference, all tasks on one core
     overhead_per_task: float  # executor cost per task: total minus the tasks, spread
+    unit: str = "instructions"  # "instructions" (QEMU -icount) or "cycles" (a real board's counter)
 
     def as_costs(self) -> dict[int, float]:
         return dict(enumerate(self.task_instructions))
@@ -62,21 +74,46 @@ def profile_path(model: Path, board: Board, cores: int) -> Path:
     return cache_dir() / "profiles" / f"{digest[:16]}-{board.name}-{cores}c-fw{firmware_fingerprint(board)}.json"
 
 
-def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=None) -> Profile:
-    if not board.emulated:
-        raise UsageError(f"{board.name}: profiling real boards over --port is not built yet")
+def profile_build_dir(model: Path, board: Board, cores: int) -> Path:
+    return cache_dir() / "builds" / f"{Path(model).stem}-{board.name}-profile{cores}"
+
+
+def profile_build(model: Path, board: Board, cores: int, *, log=None):
+    """(compiled N-core tiling, the one-core build that measures it)."""
     compiled = compile_model(model, board=board, cores=cores)
-    single = one_core(compiled)
-    out = cache_dir() / "builds" / f"{Path(model).stem}-{board.name}-profile{cores}"
-    build = build_compiled(single, board, out, log=log)
-    to_instr = 1e9 / board.firmware.counter_hz
-    with qemu_device(build, board, icount=True) as dev:
-        results = [dev.infer(random_inputs(compiled.graph, seed)) for seed in range(runs)]
-    per_task = [min(r.task_ticks[t] for r in results) * to_instr for t in range(len(compiled.tasks))]
-    total = min(r.total_ticks for r in results) * to_instr
+    build = build_compiled(one_core(compiled), board, profile_build_dir(model, board, cores), log=log)
+    return compiled, build
+
+
+def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=None,
+                  port: str | None = None, baud: int | None = None,
+                  connect_timeout: float = CONNECT_SECONDS) -> Profile:
+    """Measure, store and return the profile: under QEMU, or with `port` on a real board
+    that runs the profiling build (flash it first: `arielml flash <profile_build_dir>`)."""
+    if runs < 1:
+        raise UsageError(f"--runs {runs}: at least one run is needed")
+    if port is None and not board.emulated:
+        raise UsageError(f"{board.name} is a real board: give its serial port with --port; the board must "
+                         f"run the profiling build {profile_build_dir(model, board, cores)} (profile builds "
+                         f"it; flash it with `arielml flash DIR`)")
+    log = log or (lambda m: None)
+    compiled, build = profile_build(model, board, cores, log=log)
+    if port is None:
+        scale, unit = 1e9 / board.firmware.counter_hz, "instructions"
+        with qemu_device(build, board, icount=True) as dev:
+            results = [dev.infer(random_inputs(compiled.graph, seed)) for seed in range(runs)]
+    else:
+        scale, unit = board.cores[0].clock_hz / board.firmware.counter_hz, "cycles"
+        log(f"profiling build: {build.out} (the board must run it: `arielml flash {build.out}`)")
+        with port_device(build, port, baud or default_baud(board), connect_timeout=connect_timeout,
+                         log=log) as dev:
+            results = [dev.infer(random_inputs(compiled.graph, seed), timeout=RUN_SECONDS)
+                       for seed in range(runs)]
+    per_task = [min(r.task_ticks[t] for r in results) * scale for t in range(len(compiled.tasks))]
+    total = min(r.total_ticks for r in results) * scale
     overhead = max(0.0, (total - sum(per_task)) / max(1, len(per_task)))
     sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    prof = Profile(sha, board.name, cores, per_task, total, overhead)
+    prof = Profile(sha, board.name, cores, per_task, total, overhead, unit)
     path = profile_path(model, board, cores)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dataclasses.asdict(prof), indent=1) + "\n")
@@ -87,4 +124,4 @@ def load_profile(model: Path, board: Board, cores: int) -> Profile | None:
     path = profile_path(model, board, cores)
     if not path.exists():
         return None
-    return Profile(**json.loads(path.read_text()))
+    return Profile(**json.loads(path.read_text()))  # files from before `unit`: instructions

@@ -53,6 +53,15 @@ class ProtocolError(ValueError):
     """A payload that does not match its message layout."""
 
 
+class NoReply(EmulatorError):
+    """No valid reply to a request: silence past the timeout, or every try garbled.
+
+    Raised by `Link` instead of a plain EmulatorError so that a caller waiting for a
+    board to come up (runners/serial_port.py) can tell "nothing sensible answered yet"
+    from "the device answered, with an error".
+    """
+
+
 def encode_frame(ty: int, seq: int, payload: bytes = b"") -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError(f"payload of {len(payload)} bytes > {MAX_PAYLOAD}")
@@ -391,8 +400,11 @@ class Link:
         for _ in range(self.retries + 1):
             seq = self._seq
             self._seq = (seq + 1) % SEQ_NONE  # SEQ_NONE is the device's "no request"
-            self.port.write(encode(msg, seq))
-            reply = self._await(seq, name, self.timeout if timeout is None else timeout)
+            try:
+                self.port.write(encode(msg, seq))
+                reply = self._await(seq, name, self.timeout if timeout is None else timeout)
+            except (OSError, _serial_error()) as e:  # the port closed under us: emulator or board gone
+                raise EmulatorError(f"serial link lost during {name}: {e}") from None
             if reply is _RETRY:
                 continue
             if isinstance(reply, Error):
@@ -401,7 +413,7 @@ class Link:
                 got = type(reply).__name__
                 raise EmulatorError(f"device answered {name} with {got}, not {expect.__name__}")
             return reply
-        raise EmulatorError(f"{name} garbled {self.retries + 1} times: serial link too noisy")
+        raise NoReply(f"{name} garbled {self.retries + 1} times: serial link too noisy")
 
     def _await(self, seq: int, name: str, timeout: float):
         deadline = time.monotonic() + timeout
@@ -411,7 +423,7 @@ class Link:
                 if verdict is not None:
                     return verdict
             if time.monotonic() > deadline:
-                raise EmulatorError(f"no reply to {name} from the device within {timeout:g} s")
+                raise NoReply(f"no reply to {name} from the device within {timeout:g} s")
             want = max(1, getattr(self.port, "in_waiting", 0) or 0)
             data = self.port.read(want)
             if data:
@@ -480,3 +492,10 @@ class Link:
                 return r.total, per_task[: r.tasks]
             if not r.cycles:
                 raise EmulatorError(f"no cycle counts at task {len(per_task)}/{r.tasks}")
+
+
+def _serial_error() -> type[Exception]:
+    """pyserial's exception class (imported lazily, like Link.open does)."""
+    import serial
+
+    return serial.SerialException

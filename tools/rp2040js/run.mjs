@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Run an RP2040 firmware image in rp2040js (core 0 only) with UART0 bridged to TCP.
+// Run an RP2040 firmware image in rp2040js (core 0 only) with UART0, or with --usb the
+// firmware's USB CDC-ACM port, bridged to TCP.
 //
-//   node tools/rp2040js/run.mjs IMAGE [--port N] [--timeout SECONDS] [--no-boot2-check]
+//   node tools/rp2040js/run.mjs IMAGE [--port N] [--timeout SECONDS] [--no-boot2-check] [--usb]
 //
 // IMAGE is an ELF, a UF2 or a raw flash image (.bin, loaded at 0x1000_0000). The rp2040js
 // package ships no boot ROM, so this script does what the ROM does on a flash boot, minus
@@ -14,7 +15,24 @@
 // first client connects (like QEMU's wait=on: no output is lost); bytes from the client go
 // to UART0's RX FIFO, bytes the firmware writes to UART0 go to the client. The process
 // exits 0 when the client disconnects, 124 on the time limit (wall clock), 3 when the core
-// jumps into the (absent) boot ROM, 2 on bad arguments or a bad image.
+// jumps into the (absent) boot ROM, 2 on bad arguments or a bad image, 5 when --usb was given
+// and the firmware's USB device does not answer a step of the enumeration.
+//
+// --usb: this script plays the USB host, on rp2040js's device-mode USB controller, the way
+// Linux's cdc_acm does when /dev/ttyACM0 is opened: bus reset, SET_ADDRESS, the device,
+// configuration and string descriptors, SET_CONFIGURATION, SET_LINE_CODING (115200 8N1) and
+// SET_CONTROL_LINE_STATE (DTR|RTS) to the CDC communication interface; then bytes from the
+// client go out on the CDC data interface's bulk OUT endpoint (as the firmware arms it) and
+// what the firmware sends on its bulk IN endpoint goes to the client. UART0 is not bridged
+// then: what the firmware writes there is recorded, and when the client disconnects one line
+// "rp2040js: usb summary {JSON}" on stderr gives the descriptors seen, the byte counts and
+// whether the USB bytes were exactly the tail of the UART0 bytes (the firmware writes both).
+// rp2040js's own USBCDC helper cannot drive this firmware: it answers an armed OUT endpoint
+// only once it has parsed the configuration descriptor, but rp2040-hal arms the bulk OUT
+// endpoint at bus reset, before that, and never again until a packet arrives, so no host
+// byte would ever reach the firmware; it also answers every armed OUT endpoint at once, with
+// a zero-length packet when it has no data (an interrupt storm on the device), and sends
+// SET_CONTROL_LINE_STATE to the device instead of the interface, which usbd-serial stalls.
 
 import fs from 'node:fs';
 import net from 'node:net';
@@ -32,7 +50,7 @@ function die(code, msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { image: null, port: 0, timeout: 60, boot2Check: true };
+  const opts = { image: null, port: 0, timeout: 60, boot2Check: true, usb: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -42,8 +60,9 @@ function parseArgs(argv) {
     if (a === '--port') opts.port = Number(value());
     else if (a === '--timeout') opts.timeout = Number(value());
     else if (a === '--no-boot2-check') opts.boot2Check = false;
+    else if (a === '--usb') opts.usb = true;
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: run.mjs IMAGE [--port N] [--timeout SECONDS] [--no-boot2-check]\n');
+      process.stdout.write('usage: run.mjs IMAGE [--port N] [--timeout SECONDS] [--no-boot2-check] [--usb]\n');
       process.exit(0);
     } else if (a.startsWith('-')) die(2, `unknown option ${a}`);
     else if (opts.image === null) opts.image = a;
@@ -155,6 +174,230 @@ function boot2CrcOk(flash) {
   return crc === stored;
 }
 
+// ---------------------------------------------------------------------------- USB host (--usb)
+
+const EP0_PACKET = 64;
+const STEP_GAP_NS = 100_000; // between control transfers (a host leaves far more)
+const STEP_TIMEOUT_NS = 200_000_000; // of emulated time, for one control transfer
+const CDC_SET_LINE_CODING = 0x20;
+const CDC_SET_CONTROL_LINE_STATE = 0x22;
+const TAIL = 1 << 16;
+
+// The last TAIL bytes of a stream, and how many there were in all.
+class ByteTail {
+  constructor() {
+    this.buf = Buffer.alloc(TAIL);
+    this.total = 0;
+  }
+  push(bytes) {
+    for (const b of bytes) this.buf[this.total++ % TAIL] = b;
+  }
+  last(n) {
+    const out = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) out[i] = this.buf[(this.total - n + i) % TAIL];
+    return out;
+  }
+}
+
+function setup(bmRequestType, bRequest, wValue, wIndex, wLength) {
+  return Uint8Array.of(bmRequestType, bRequest, wValue & 0xff, wValue >> 8, wIndex & 0xff,
+    wIndex >> 8, wLength & 0xff, wLength >> 8);
+}
+
+function utf16(bytes) {
+  // A string descriptor: bLength, bDescriptorType (3), then UTF-16LE.
+  return Buffer.from(bytes.slice(2, bytes[0])).toString('utf16le');
+}
+
+// The host side of one USB port with the firmware's device on it; see --usb above.
+class UsbHost {
+  constructor(usb, clock, fail) {
+    this.usb = usb;
+    this.fail = fail;
+    this.state = 'not enabled'; // what the firmware has got to, for messages
+    this.steps = [];
+    this.current = null; // the control transfer under way
+    this.armed = new Map(); // endpoint -> bytes the firmware's armed OUT buffer takes
+    this.toDevice = []; // client bytes for the bulk OUT endpoint
+    this.onData = null; // bytes from the bulk IN endpoint
+    this.desc = {};
+    this.bulkIn = -1;
+    this.bulkOut = -1;
+    this.commInterface = -1;
+    this.configured = false;
+    this.usbIn = new ByteTail(); // device -> host on the bulk IN endpoint
+    this.usbOut = 0; // host -> device bytes on the bulk OUT endpoint
+    this.packets = 0; // packets with data on the bulk IN endpoint
+    this.zlps = 0; // zero-length packets on the bulk IN endpoint (ends of transfers)
+    this.nextStep = clock.createAlarm(() => this.runStep());
+    this.timeout = clock.createAlarm(() => this.fail(5, `usb: the device did not answer `
+      + `${this.current ? this.current.name : 'the bus reset'} (${this.state})`));
+    usb.onUSBEnabled = () => {
+      this.state = 'bus reset';
+      usb.resetDevice(); // rp2040js raises BUS_RESET 10 ms later
+      this.timeout.schedule(STEP_TIMEOUT_NS);
+    };
+    usb.onResetReceived = () => this.enumerate(); // the firmware took the reset
+    usb.onEndpointWrite = (ep, data) => this.fromDevice(ep, data);
+    usb.onEndpointRead = (ep, size) => {
+      this.armed.set(ep, size);
+      this.toEndpoint(ep);
+    };
+  }
+
+  control(name, bytes, { dataOut = null, then = null } = {}) {
+    this.steps.push({ name, bytes, dataOut, then });
+  }
+
+  enumerate() {
+    this.timeout.cancel();
+    this.state = 'enumerating';
+    this.steps = [];
+    this.configured = false;
+    const STD_IN = 0x80;
+    const CLASS_IFACE_OUT = 0x21;
+    this.control('SET_ADDRESS', setup(0x00, 5, 1, 0, 0));
+    this.control('GET_DESCRIPTOR(device)', setup(STD_IN, 6, 0x0100, 0, 18), {
+      then: (d) => {
+        this.desc.vid = d[8] | (d[9] << 8);
+        this.desc.pid = d[10] | (d[11] << 8);
+        this.desc.deviceClass = [d[4], d[5], d[6]];
+        this.desc.maxPacket0 = d[7];
+        this.desc.strings = { manufacturer: d[14], product: d[15], serial: d[16] };
+      },
+    });
+    this.control('GET_DESCRIPTOR(configuration, 9)', setup(STD_IN, 6, 0x0200, 0, 9), {
+      then: (d) => {
+        const total = d[2] | (d[3] << 8);
+        this.steps.unshift({ name: 'GET_DESCRIPTOR(configuration)', bytes: setup(STD_IN, 6, 0x0200, 0, total),
+          then: (c) => this.parseConfiguration(c) });
+      },
+    });
+    this.control('GET_DESCRIPTOR(string 0)', setup(STD_IN, 6, 0x0300, 0, 255), {
+      then: (d) => {
+        const lang = d[2] | (d[3] << 8);
+        for (const [what, index] of Object.entries(this.desc.strings).reverse()) {
+          if (!index) continue;
+          this.steps.unshift({ name: `GET_DESCRIPTOR(string ${index})`, bytes: setup(STD_IN, 6, 0x0300 | index, lang, 255),
+            then: (s) => { this.desc[what] = utf16(s); } });
+        }
+      },
+    });
+    this.control('SET_CONFIGURATION(1)', setup(0x00, 9, 1, 0, 0));
+    // cdc_acm on open: line coding, then DTR and RTS, to the communication interface
+    const lineCoding = Uint8Array.of(0x00, 0xc2, 0x01, 0x00, 0, 0, 8); // 115200, 1 stop, none, 8
+    this.control('SET_LINE_CODING', () => setup(CLASS_IFACE_OUT, CDC_SET_LINE_CODING, 0, this.commInterface, 7),
+      { dataOut: lineCoding });
+    this.control('SET_CONTROL_LINE_STATE(DTR|RTS)',
+      () => setup(CLASS_IFACE_OUT, CDC_SET_CONTROL_LINE_STATE, 3, this.commInterface, 0), {
+        then: () => {
+          this.configured = true;
+          this.state = 'configured, port open';
+          this.feed();
+        },
+      });
+    this.nextStep.schedule(STEP_GAP_NS);
+  }
+
+  parseConfiguration(c) {
+    // The CDC communication interface (class 2, subclass 2) and the bulk endpoints of the
+    // data interface (class 10).
+    let iface = null;
+    for (let i = 0; i + 2 <= c.length && c[i] >= 2; i += c[i]) {
+      const type = c[i + 1];
+      if (type === 4) {
+        iface = { number: c[i + 2], cls: c[i + 5], sub: c[i + 6] };
+        if (iface.cls === 2 && iface.sub === 2 && this.commInterface < 0) this.commInterface = iface.number;
+      } else if (type === 5 && iface && iface.cls === 10 && (c[i + 3] & 3) === 2) {
+        if (c[i + 2] & 0x80) this.bulkIn = c[i + 2] & 0xf;
+        else this.bulkOut = c[i + 2] & 0xf;
+      }
+    }
+    this.desc.cdc = { comm: this.commInterface, bulkIn: this.bulkIn, bulkOut: this.bulkOut };
+    if (this.commInterface < 0 || this.bulkIn < 0 || this.bulkOut < 0) {
+      this.fail(5, `usb: no CDC-ACM interface with bulk endpoints in the configuration descriptor: ${Buffer.from(c).toString('hex')}`);
+    }
+  }
+
+  runStep() {
+    const step = this.steps.shift();
+    if (!step) return;
+    const bytes = typeof step.bytes === 'function' ? step.bytes() : step.bytes;
+    const wLength = bytes[6] | (bytes[7] << 8);
+    this.current = { ...step, dirIn: !!(bytes[0] & 0x80), wLength, data: [], sent: false, statusDue: false };
+    // The firmware decides anew on every setup packet whether EP0 OUT is armed (it arms it
+    // when it reads the packet, for a data or status stage from the host), and rp2040js
+    // reports arming only.
+    this.armed.delete(0);
+    this.timeout.schedule(STEP_TIMEOUT_NS);
+    this.usb.sendSetupPacket(bytes);
+  }
+
+  done() {
+    const step = this.current;
+    this.current = null;
+    this.timeout.cancel();
+    if (step.then) step.then(Uint8Array.from(step.data));
+    this.nextStep.schedule(STEP_GAP_NS);
+  }
+
+  fromDevice(ep, data) {
+    if (ep > 0 && ep === this.bulkIn) {
+      if (data.length) this.packets++;
+      else this.zlps++;
+      this.usbIn.push(data);
+      if (this.onData) this.onData(data);
+      return;
+    }
+    const cur = this.current;
+    if (ep !== 0 || !cur) return;
+    if (cur.dirIn) {
+      // data stage; it ends on wLength bytes or a short packet, then the host's status stage
+      cur.data.push(...data);
+      if (cur.data.length < cur.wLength && data.length === EP0_PACKET) return;
+      cur.statusDue = true;
+      this.toEndpoint(0);
+    } else if (data.length === 0) {
+      this.done(); // the status stage of a control OUT: the device's zero-length IN
+    }
+  }
+
+  // Give an armed OUT endpoint what the host has for it.
+  toEndpoint(ep) {
+    const size = this.armed.get(ep);
+    if (size === undefined) return;
+    const cur = this.current;
+    if (ep === 0) {
+      if (cur && !cur.dirIn && cur.dataOut && !cur.sent) {
+        cur.sent = true; // the data stage of a control OUT
+        this.armed.delete(0);
+        this.usb.endpointReadDone(0, cur.dataOut);
+      } else if (cur && cur.dirIn && cur.statusDue) {
+        cur.statusDue = false; // the status stage of a control IN: a zero-length OUT
+        this.armed.delete(0);
+        this.usb.endpointReadDone(0, new Uint8Array(0));
+        this.done();
+      }
+      return;
+    }
+    if (ep === this.bulkOut && this.configured && this.toDevice.length) {
+      const chunk = Uint8Array.from(this.toDevice.splice(0, Math.min(size, 64)));
+      this.armed.delete(ep);
+      this.usbOut += chunk.length;
+      this.usb.endpointReadDone(ep, chunk);
+    }
+  }
+
+  feed() {
+    if (this.bulkOut >= 0) this.toEndpoint(this.bulkOut);
+  }
+
+  // Whether client bytes can go to the firmware now (else the runner may idle).
+  canFeed() {
+    return this.configured && this.toDevice.length > 0 && this.armed.has(this.bulkOut);
+  }
+}
+
 // ---------------------------------------------------------------------------- main
 
 const opts = parseArgs(process.argv.slice(2));
@@ -195,11 +438,27 @@ let txBuf = [];
 let client = null;
 let running = false;
 const uart = mcu.uart[0];
-uart.onByte = (b) => txBuf.push(b);
+const usbHost = opts.usb ? new UsbHost(mcu.usbCtrl, clock, (code, msg) => finish(code, msg)) : null;
+const uartSent = new ByteTail(); // with --usb: what the firmware wrote to UART0
+if (usbHost) {
+  uart.onByte = (b) => uartSent.push([b]);
+  usbHost.toDevice = rxQueue; // client bytes go to the bulk OUT endpoint instead
+  usbHost.onData = (data) => {
+    for (const b of data) txBuf.push(b);
+  };
+} else {
+  uart.onByte = (b) => txBuf.push(b);
+}
 
 function feedRx() {
+  if (usbHost) return usbHost.feed();
   const fifo = uart.rxFIFO;
   while (rxQueue.length && !fifo.full) uart.feedByte(rxQueue.shift());
+}
+
+// Whether waiting client bytes can be handed to the firmware now.
+function rxDeliverable() {
+  return usbHost ? usbHost.canFeed() : rxQueue.length > 0;
 }
 
 function flushTx() {
@@ -209,9 +468,21 @@ function flushTx() {
   }
 }
 
+function usbSummary() {
+  const h = usbHost;
+  const n = Math.min(h.usbIn.total, TAIL);
+  return {
+    state: h.state, ...h.desc, usbIn: h.usbIn.total, usbOut: h.usbOut, packets: h.packets, zlps: h.zlps, uartOut: uartSent.total,
+    // the firmware writes every byte to UART0 and, while the port is open, to USB
+    usbIsUartTail: h.usbIn.total <= uartSent.total && h.usbIn.last(n).equals(uartSent.last(n)),
+  };
+}
+
 function finish(code, msg) {
   running = false;
+  if (usbHost && msg) msg += `; usb: ${usbHost.state}`;
   if (msg) process.stderr.write(`rp2040js: ${msg}\n`);
+  else if (usbHost) process.stderr.write(`rp2040js: usb summary ${JSON.stringify(usbSummary())}\n`);
   flushTx();
   if (client) client.end();
   process.exit(code);
@@ -235,7 +506,7 @@ function execute() {
     if (core.waiting) {
       const nanos = clock.nanosToNextAlarm;
       if (nanos <= 0) {
-        if (!rxQueue.length) {
+        if (!rxDeliverable()) {
           idle = true; // WFE/WFI with nothing due: wait for the host
           break;
         }

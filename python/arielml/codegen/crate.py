@@ -135,6 +135,15 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_bytes(raw)
 
 
+def lockfile(board: Board) -> Path:
+    """The Cargo.lock a generated crate starts from, so that it builds with the dependency
+    versions that were tested: the board crate's own when it is a workspace of its own
+    (firmware/boards/esp32c3: esp-hal cannot share the repository's resolve), else the
+    repository workspace's."""
+    own = REPO_ROOT / "firmware" / "boards" / board.firmware.crate / "Cargo.lock"
+    return own if own.is_file() else REPO_ROOT / "Cargo.lock"
+
+
 def write_crate(c: Compiled, arena: ArenaPlan, board: Board, out: Path) -> GeneratedCrate:
     crate_dir = out / "crate"
     (crate_dir / "src").mkdir(parents=True, exist_ok=True)
@@ -163,7 +172,6 @@ def write_crate(c: Compiled, arena: ArenaPlan, board: Board, out: Path) -> Gener
         _write(crate_dir / "src" / "model.rs", text)
         _write(crate_dir / "src" / "consts.bin", blob)
         sizes = [len(blob)]
-    lock = REPO_ROOT / "Cargo.lock"  # same dependency versions as the tested workspace
-    _write(crate_dir / "Cargo.lock", lock.read_bytes())
+    _write(crate_dir / "Cargo.lock", lockfile(board).read_bytes())
     return GeneratedCrate(crate_dir, crate_dir / "Cargo.toml", package, mid, sum(sizes), images, tuple(sizes),
                           shared_bytes(len(c.tasks), arena.size))

@@ -1,7 +1,9 @@
 """Drive a built firmware over its serial link: inputs in, RUN, outputs and counts out.
 
-The same class talks to QEMU (through QemuSession's pyserial socket) and, later, to a
-board's /dev/tty port: only how the port is opened differs.
+The same class talks to QEMU (through QemuSession's pyserial socket), to rp2040js and to
+a real board's serial port (runners/serial_port.py): only how the port is opened differs.
+Before anything is sent, the firmware must be the build whose manifest we hold: same
+model id and core count in HELLO, same number of tasks in its cycle table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from arielml.boards import Board
 from arielml.build import Build
 from arielml.errors import EmulatorError
-from arielml.protocol import Link
+from arielml.protocol import HelloReply, Link
 from arielml.runners.qemu import QemuSession
 
 
@@ -25,14 +27,38 @@ class RunResult:
     task_ticks: list[int]
 
 
+def flash_hint(build) -> str:
+    return f"flash that build first (`arielml flash {build.out}`)"
+
+
+def check_firmware(hello: HelloReply, build) -> None:
+    """EmulatorError unless the device's HELLO matches `build` (anything with .manifest and
+    .out): the model id is the model file's hash, so the core count tells builds of one
+    model apart (the task count is checked by `check_tasks`)."""
+    m = build.manifest
+    want = int(m["model"]["id"], 16)
+    if hello.model_id != want:
+        raise EmulatorError(f"the {hello.board} device runs model {hello.model_id:016x}, not "
+                            f"{want:016x} ({m['model']['file']}): {flash_hint(build)}")
+    if hello.cores != m["cores"]:
+        raise EmulatorError(f"the {hello.board} device runs a {hello.cores}-core build of "
+                            f"{m['model']['file']}, {build.out} is a {m['cores']}-core one: "
+                            f"{flash_hint(build)}")
+
+
+def check_tasks(n: int, build) -> None:
+    want = len(build.manifest["tasks"])
+    if n != want:
+        raise EmulatorError(f"the device's firmware has {n} tasks, {build.out} has {want} (another "
+                            f"tiling of {build.manifest['model']['file']}): {flash_hint(build)}")
+
+
 class Device:
-    def __init__(self, link: Link, build: Build):
+    def __init__(self, link: Link, build: Build, *, hello: HelloReply | None = None):
+        """`hello`: the device's answer when the caller already said HELLO (with retries)."""
         self.link, self.build = link, build
-        hello = link.hello()
-        want = int(build.manifest["model"]["id"], 16)
-        if hello.model_id != want:
-            raise EmulatorError(f"the device runs model {hello.model_id:016x}, not {want:016x} "
-                                f"({build.manifest['model']['file']}): flash the matching build")
+        hello = hello if hello is not None else link.hello()
+        check_firmware(hello, build)
         self.hello = hello
 
     def infer(self, inputs: dict[str, np.ndarray], *, timeout: float = 120.0) -> RunResult:
@@ -46,6 +72,7 @@ class Device:
             raw = self.link.output(i)
             outputs[spec["name"]] = np.frombuffer(raw, dtype=spec["dtype"]).reshape(spec["shape"]).copy()
         total, per_task = self.link.cycles()
+        check_tasks(len(per_task), self.build)
         return RunResult(outputs, total, per_task)
 
 

@@ -55,18 +55,25 @@ class Rp2040jsSession:
 
     `port` is the pyserial object connected to UART0. The emulator is killed after
     `timeout` seconds (it also stops itself then) and whenever the session closes.
+    With connect=False nothing connects: `url` (socket://127.0.0.1:PORT) is left for
+    another client, e.g. `arielml bench --port URL` treating the emulator as a board on a
+    serial port (the core starts when that client connects; the emulator exits when it
+    disconnects).
     """
 
-    def __init__(self, image: Path, *, timeout: float = 120.0):
-        self.image, self.timeout = Path(image), timeout
+    def __init__(self, image: Path, *, timeout: float = 120.0, connect: bool = True,
+                 usb: bool = False):
+        self.image, self.timeout, self.connect = Path(image), timeout, connect
+        self.usb = usb  # bridge the firmware's USB CDC-ACM port instead of UART0 (run.mjs --usb)
         self.proc: subprocess.Popen | None = None
         self.port: serial.SerialBase | None = None
+        self.url: str | None = None
         self._log = tempfile.TemporaryFile()
 
     def command(self) -> list[str]:
         node = require_runner()
         return [str(node), str(RUNNER), str(self.image), "--port", "0",
-                "--timeout", f"{self.timeout:g}"]
+                "--timeout", f"{self.timeout:g}", *(["--usb"] if self.usb else [])]
 
     def __enter__(self) -> "Rp2040jsSession":
         self.start()
@@ -85,9 +92,12 @@ class Rp2040jsSession:
         cmd = self.command()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._log, start_new_session=True)
+        tcp_port = None
         try:
             tcp_port = self._read_port()
-            self.port = serial.serial_for_url(f"socket://127.0.0.1:{tcp_port}", timeout=0.05)
+            self.url = f"socket://127.0.0.1:{tcp_port}"
+            if self.connect:
+                self.port = serial.serial_for_url(self.url, timeout=0.05)
         except serial.SerialException as e:
             self.close()
             raise EmulatorError(f"cannot connect to rp2040js on port {tcp_port}: {e}") from None
@@ -154,10 +164,12 @@ class Rp2040jsSession:
 
 
 @contextlib.contextmanager
-def rp2040js_device(build: Build, *, timeout: float = 300.0, link_timeout: float = 30.0):
-    """A Device for `build` running in rp2040js; the emulator is killed on exit, whatever
-    happens. A link failure after the emulator stopped carries the emulator's reason."""
-    with Rp2040jsSession(build.elf, timeout=timeout) as s:
+def rp2040js_device(build: Build, *, timeout: float = 300.0, link_timeout: float = 30.0,
+                    usb: bool = False):
+    """A Device for `build` running in rp2040js (over UART0, or its USB port with `usb`); the
+    emulator is killed on exit, whatever happens. A link failure after the emulator stopped
+    carries the emulator's reason."""
+    with Rp2040jsSession(build.elf, timeout=timeout, usb=usb) as s:
         try:
             yield Device(Link(s.port, timeout=link_timeout), build)
         except (EmulatorError, serial.SerialException) as e:

@@ -7,8 +7,15 @@
 //! and the 1 MHz TIMER. Core 1 is started with rp2040-hal's multicore FIFO handshake on a
 //! static stack, once a bounded probe saw it answer the boot ROM's launch protocol; if it
 //! does not (an emulator of core 0 only, e.g. rp2040js), core 0 says so and runs alone.
-//! The serial link is UART0 (not USB-CDC yet): a Pico needs a USB-serial adapter (or a
-//! Debug Probe) on pins 1/2. A real board has no exit: `exit` parks the core.
+//!
+//! The host serial link is both UART0 and the RP2040's USB port, a CDC-ACM device (`usb`
+//! module: /dev/ttyACM0 on Linux, no adapter needed on a Pico). `serial_read` takes a byte
+//! from whichever has one (UART0 first); `serial_write` writes to UART0 exactly as before and
+//! also queues the bytes for USB while a USB host has the port open. The USB stack runs in
+//! core 0's USBCTRL_IRQ, so it enumerates and answers while core 0 computes; core 1 only
+//! queues bytes. A board without a USB host (on a battery, UART0 wired) works as before: USB
+//! init waits for nothing and writes skip USB. A real board has no exit: `exit` parks the
+//! core (after handing queued USB bytes to the host).
 //!
 //! thumbv6m has no atomic compare-and-swap, so the serial lock is hardware spinlock 0
 //! (rp2040-hal's critical-section implementation uses spinlock 31).
@@ -17,6 +24,15 @@
 pub use arielml_runtime as runtime;
 pub use cortex_m_rt;
 pub use rp2040_hal as hal;
+
+/// The board's name (`Board::NAME`, and the USB product string "arielml rp2040").
+macro_rules! board_name {
+    () => {
+        "rp2040"
+    };
+}
+
+pub mod usb;
 
 use core::ptr::{addr_of, addr_of_mut};
 
@@ -55,7 +71,7 @@ pub type ThisBoard = Rp2040;
 static mut CORE1_ENTRY: Option<fn(usize) -> !> = None;
 
 impl Board for Rp2040 {
-    const NAME: &'static str = "rp2040";
+    const NAME: &'static str = board_name!();
     const CORES: usize = 2;
     /// TIMER counts microseconds (the watchdog tick, from the 12 MHz crystal).
     const COUNTER_HZ: u32 = 1_000_000;
@@ -92,22 +108,22 @@ impl Board for Rp2040 {
     }
 
     fn serial_write(bytes: &[u8]) {
-        // SAFETY: UART0 registers, configured by `init`; writers are serialised by the caller.
-        let uart = unsafe { &*pac::UART0::ptr() };
-        for &b in bytes {
-            while uart.uartfr().read().txff().bit_is_set() {}
-            uart.uartdr().write(|w| unsafe { w.data().bits(b) });
+        // UART0 first, exactly as without USB (blocking on its FIFO, 115200 baud), then the
+        // same bytes to USB if a host has the port open; in slices, so that USB drains while
+        // the UART is busy with the next.
+        for chunk in bytes.chunks(32) {
+            uart_write(chunk);
+            usb::write(chunk);
         }
     }
 
     fn serial_read() -> Option<u8> {
-        // SAFETY: as above; only core 0 reads.
+        // SAFETY: UART0 registers, configured by `init`; only core 0 reads.
         let uart = unsafe { &*pac::UART0::ptr() };
-        if uart.uartfr().read().rxfe().bit_is_set() {
-            None
-        } else {
-            Some(uart.uartdr().read().data().bits())
+        if uart.uartfr().read().rxfe().bit_is_clear() {
+            return Some(uart.uartdr().read().data().bits());
         }
+        usb::read()
     }
 
     fn counter() -> u32 {
@@ -127,6 +143,8 @@ impl Board for Rp2040 {
 
     fn exit(_code: i32) -> ! {
         // No host to report to: whatever the firmware had to say went over the serial link.
+        // Queued USB bytes go out from core 0's interrupt, which keeps running.
+        usb::flush();
         loop {
             cortex_m::asm::wfe();
         }
@@ -138,7 +156,16 @@ impl Board for Rp2040 {
     }
 }
 
-/// Called once by core 0 before anything else: clocks, serial and timer on.
+fn uart_write(bytes: &[u8]) {
+    // SAFETY: UART0 registers, configured by `init`; writers are serialised by the caller.
+    let uart = unsafe { &*pac::UART0::ptr() };
+    for &b in bytes {
+        while uart.uartfr().read().txff().bit_is_set() {}
+        uart.uartdr().write(|w| unsafe { w.data().bits(b) });
+    }
+}
+
+/// Called once by core 0 before anything else: clocks, serial, timer and USB on.
 pub fn init() {
     // SAFETY: a debugger reset leaves the SIO spinlocks as they were; nothing holds one yet.
     unsafe { hal::sio::spinlock_reset() };
@@ -178,6 +205,8 @@ pub fn init() {
     // their registers directly (see `serial_write`, `counter`).
     let _timer = hal::Timer::new(p.TIMER, &mut p.RESETS, &clocks);
     core::mem::forget(uart);
+    // USB last: its interrupt may fire from here on (core 0 only), with UART0 and TIMER up.
+    usb::init(p.USBCTRL_REGS, p.USBCTRL_DPRAM, clocks.usb_clock, &mut p.RESETS);
 }
 
 /// Whether core 1, freshly reset, is in the boot ROM's launch loop: it must echo the
@@ -232,7 +261,9 @@ fn core1_main() {
 }
 
 /// Define the firmware's reset entry: `init`, then `app(0)` on core 0 (which may
-/// start the other cores into `app`).
+/// start the other cores into `app`), and core 0's USB interrupt handler. The handler is
+/// defined here, in the firmware's own crate, so that the linker cannot leave it out of the
+/// vector table (cortex-m-rt's default handler, for interrupts without one, spins forever).
 #[macro_export]
 macro_rules! entry {
     ($app:path) => {
@@ -240,6 +271,15 @@ macro_rules! entry {
         fn main() -> ! {
             $crate::init();
             $app(0)
+        }
+
+        mod __arielml_usb_irq {
+            use $crate::hal::pac::interrupt;
+
+            #[interrupt]
+            fn USBCTRL_IRQ() {
+                $crate::usb::irq();
+            }
         }
 
         #[panic_handler]
