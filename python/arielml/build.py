@@ -18,14 +18,12 @@ from arielml.codegen import GeneratedCrate, write_crate
 from arielml.elf import image_memories, memory_use, write_bin
 from arielml.errors import UsageError
 from arielml.firmware import build_crate, cache_dir, shared_block_bytes, shared_region
-from arielml.pipeline import Compiled, compile_graph, compile_model
+from arielml.pipeline import CODE_ESTIMATE, Compiled, compile_graph, compile_model
 from arielml.uf2 import write_uf2
 
 # Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
 # the server, the executor's per-core words, the serial lock.
 RUNTIME_FIXED = 1100 + 64 + 8 * 8 * 2 + 16
-# Rough size of the code (kernels, runtime, board) for the flash estimate before linking.
-CODE_ESTIMATE = 48 * 1024
 
 
 @dataclass(frozen=True)

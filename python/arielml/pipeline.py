@@ -22,6 +22,9 @@ from arielml.schedule import Schedule, barrier_schedule, list_schedule
 # profiles; this is the analytic default).
 SYNC_CYCLES = 150.0
 MODES = ("static", "barrier", "exact")
+# Flash the code (kernels, runtime, board crate) takes besides the constants, for fit
+# checks made before linking (the RP2040 with its USB stack: 50-62 KB).
+CODE_ESTIMATE = 64 * 1024
 
 
 @dataclass
@@ -79,7 +82,42 @@ def compile_graph(g: Graph, *, source: Path, board: Board | None = None, cores: 
         sched = exact_schedule(tasks, costs, speeds, sync_cost=SYNC_CYCLES)
     else:
         sched = list_schedule(tasks, costs, speeds, sync_cost=SYNC_CYCLES)
+        if board is not None and board.multi_image and cores > 1:
+            sched = fit_image_flash(lowered, tasks, costs, speeds, sched, board)
     return Compiled(Path(source), g, lowered, tasks, costs, sched, cores, mode)
+
+
+def op_constant_bytes(lowered: list[Lowered]) -> list[int]:
+    """Bytes each op adds to a constants blob that holds any tile of it: its lowered
+    constants (weights, biases, per-channel multipliers...), 8-byte aligned as packed."""
+    return [sum(-(-a.nbytes // 8) * 8 for a in low.consts.values()) for low in lowered]
+
+
+def fit_image_flash(lowered: list[Lowered], tasks: list[Task], costs: list[float], speeds: list[float],
+                    sched: Schedule, board: Board) -> Schedule:
+    """On a board whose cores boot separate images, each image's flash holds the constants
+    of the ops its core runs tiles of. While some core's image would overflow (its
+    constants + CODE_ESTIMATE over its flash), keep the op with the most constants among
+    those it runs off that core and schedule again (nRF5340: the network core's 256 KiB).
+    Stops when every image fits or no op can move; the build's fit check then reports."""
+    cores = len(speeds)
+    budget = [board.named(board.images[k].flash).size - CODE_ESTIMATE for k in range(cores)]
+    op_bytes = op_constant_bytes(lowered)
+    allowed = [set(range(cores)) for _ in lowered]
+    for _ in range(len(lowered) * cores):
+        ops_on = [set() for _ in range(cores)]
+        for t in tasks:
+            ops_on[sched.placements[t.id].core].add(t.tile.op)
+        over = [k for k in range(cores) if sum(op_bytes[o] for o in ops_on[k]) > budget[k]]
+        if not over:
+            break
+        movable = [o for o in ops_on[over[0]] if len(allowed[o]) > 1 and op_bytes[o]]
+        if not movable:
+            break
+        allowed[max(movable, key=lambda o: (op_bytes[o], -o))].discard(over[0])
+        sched = list_schedule(tasks, costs, speeds, sync_cost=SYNC_CYCLES,
+                              allowed=[frozenset(allowed[t.tile.op]) for t in tasks])
+    return sched
 
 
 def compile_model(path: str | Path, **kw) -> Compiled:

@@ -82,8 +82,9 @@ def upward_ranks(tasks: list[Task], cost: list[float]) -> list[float]:
 
 
 def list_schedule(tasks: list[Task], cost: list[float], speeds: list[float],
-                  sync_cost: float = 0.0) -> Schedule:
-    """Place `tasks` (topologically ordered, `cost` in cycles of a speed-1 core)."""
+                  sync_cost: float = 0.0, allowed: list[frozenset[int]] | None = None) -> Schedule:
+    """Place `tasks` (topologically ordered, `cost` in cycles of a speed-1 core); task t
+    only on the cores in `allowed[t]` when given (each set non-empty)."""
     rank = upward_ranks(tasks, cost)
     order = sorted(range(len(tasks)), key=lambda t: (-rank[t], t))
     ready = [0.0] * len(speeds)
@@ -91,6 +92,8 @@ def list_schedule(tasks: list[Task], cost: list[float], speeds: list[float],
     for t in order:
         best = None
         for core, speed in enumerate(speeds):
+            if allowed is not None and core not in allowed[t]:
+                continue
             start = ready[core]
             for d in tasks[t].deps:
                 p = placed[d]

@@ -125,22 +125,22 @@ def test_constants_too_big_for_a_flash_bank_are_refused_with_numbers(tmp_path):
     c, check = _fit_check("ad01_int8")
     with pytest.raises(UsageError) as e:
         check(tmp_path)
-    m = re.fullmatch(r"ad01_int8\.tflite does not fit stm32h745-small's cm7 flash \(flash1\): needs about ([\d,]+) "
+    # The scheduler first moves weight-heavy ops between the images; when both banks are
+    # too small for their share, whichever is over is named, with its numbers.
+    m = re.fullmatch(r"ad01_int8\.tflite does not fit stm32h745-small's cm[47] flash \(flash[12]\): needs about ([\d,]+) "
                      r"bytes \(constants of its tasks ([\d,]+) \+ code ~([\d,]+)\), it has ([\d,]+)", str(e.value))
     assert m, str(e.value)
     need, consts, code, has = map(_n, m.groups())
     assert need == consts + code > has == 128 * 1024
-    assert consts >= sum(t.type.nbytes for t in c.graph.constants()) // 2
 
 
 def test_arena_too_big_for_the_shared_ram_is_refused_with_numbers(tmp_path):
     c, check = _fit_check("pretrainedResnet_quant")
     arena = plan_arena(c).size
-    # firmware.shared_region raises an ArielError (exit 1) where the other refusals raise a
-    # UsageError (exit 2); UsageError is an ArielError, so this holds for either.
-    with pytest.raises(ArielError) as e:
+    with pytest.raises(UsageError) as e:
         check(tmp_path)
     msg = str(e.value)
+    assert msg.startswith("pretrainedResnet_quant.tflite does not fit stm32h745-small's shared RAM (axisram)"), msg
     numbers = [_n(x) for x in re.findall(r"\d[\d,]{3,}", msg)]
     assert "axisram" in msg and 32 * 1024 in numbers, msg
     assert any(n > arena for n in numbers), msg  # what the shared block needs
@@ -164,7 +164,7 @@ def test_cli_refuses_before_compiling(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ad01_int8.tflite does not fit stm32h745-small's cm7 flash (flash1): needs about ")
+    assert re.match(r"error: ad01_int8\.tflite does not fit stm32h745-small's cm[47] flash \(flash[12]\): needs about ", last), last
     assert not (out / "firmware.elf").exists()
 
 
