@@ -79,6 +79,9 @@ class Firmware:
     # `--baud` when run/bench/profile talk to a real board over `--port`. None: the link
     # has no baud rate of its own (QEMU's socket; pyserial's 115200 is used).
     serial_baud: int | None = None
+    # probe-rs's name for the chip (`probe-rs chip list`), for `arielml flash` through a
+    # debug probe; boards with a UF2 family default to the family's chip.
+    probe_rs_chip: str | None = None
     # Multi-image boards: the memory (reachable by every core) holding the shared block:
     # the arena and the executor's words, at the start of that memory in every image.
     shared_ram: str | None = None

@@ -14,7 +14,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from arielml.boards import Board
-from arielml.flash import ESP_INSTALL_HINT, INSTALL_HINT, esp_tools
+from arielml.flash import ESP_INSTALL_HINT, INSTALL_HINT, PROBE_RS_HINT, esp_tools
 from arielml.toolchain import find_qemu, find_rust, qemu_fix_hint, rust_fix_hint
 
 PIP_REF = "pip install 'arielml[ref]'   (inside the project's .venv)"
@@ -44,7 +44,8 @@ def check_board(board: Board, env_path: str | None = None) -> list[Finding]:
     elif board.qemu is None:  # a real board: what can put firmware on it (any one will do)
         for tool in ("picotool", "probe-rs") if board.firmware.uf2_family else ("probe-rs",):
             found = shutil.which(tool, path=os.environ.get("PATH", "") if env_path is None else env_path)
-            detail = found or f"not found (optional: flashing); fix: {INSTALL_HINT}"
+            hint = INSTALL_HINT if board.firmware.uf2_family else PROBE_RS_HINT
+            detail = found or f"not found (optional: flashing); fix: {hint}"
             out.append(Finding(board.name, tool, bool(found), detail, required=False))
     if board.qemu is not None:
         q = find_qemu(board.qemu.binary, env_path)

@@ -12,6 +12,9 @@ For boards on esp-hal (ESP32-C3; board field `esp_chip`), from the ELF:
 2. esptool on PATH (`esptool`, or `esptool.py` before v5): `esptool --chip CHIP elf2image`
    into a temporary app image, then `esptool --chip CHIP write_flash 0x10000 IMAGE`, which
    relies on the bootloader and partition table already on the board.
+For other boards (nRF5340, STM32H745; board field `probe_rs_chip`): probe-rs with a debug
+probe, `probe-rs download --chip CHIP` for each image's ELF (on boards whose cores boot
+separate images: the other images first, image 0 last), then `probe-rs reset`.
 With none of them the command fails with exit 3 (ToolMissing) and names what to install.
 
 The artifact defaults to the most recent build for the board in the arielml cache
@@ -47,12 +50,17 @@ ESP_INSTALL_HINT = "install espflash (`cargo install espflash`) or esptool (`pip
 ESP_APP_OFFSET = 0x10000
 
 
+PROBE_RS_HINT = "install probe-rs (`cargo install probe-rs-tools`) and connect a debug probe (SWD)"
+
+
 @dataclass(frozen=True)
 class Artifact:
     board: str | None  # from the build's manifest, when there is one
     elf: Path | None
     uf2: Path | None
     manifest: Path | None
+    # The ELFs of images 1.. on boards whose cores boot separate images (from the manifest).
+    other_images: tuple[Path, ...] = ()
 
 
 def _read_manifest(path: Path) -> dict:
@@ -64,12 +72,17 @@ def _read_manifest(path: Path) -> dict:
 
 def _from_dir(d: Path) -> Artifact:
     manifest = d / "manifest.json"
-    board = None
+    board, others = None, ()
     if manifest.is_file():
-        board = _read_manifest(manifest).get("board")
+        m = _read_manifest(manifest)
+        board = m.get("board")
+        others = tuple(d / im["elf"] for im in m.get("images", [])[1:])
+        missing = [p.name for p in others if not p.is_file()]
+        if missing:
+            raise UsageError(f"{d}: the build's image {missing[0]} is missing: build again")
     elf, uf2 = d / "firmware.elf", d / "firmware.uf2"
     return Artifact(board, elf if elf.is_file() else None, uf2 if uf2.is_file() else None,
-                    manifest if manifest.is_file() else None)
+                    manifest if manifest.is_file() else None, others)
 
 
 def artifact_at(path: Path) -> Artifact:
@@ -82,10 +95,12 @@ def artifact_at(path: Path) -> Artifact:
         a = _from_dir(path.parent)
     elif path.suffix == ".uf2":
         a = _from_dir(path.parent)
-        a = Artifact(a.board, a.elf, path, a.manifest)
+        a = Artifact(a.board, a.elf, path, a.manifest, a.other_images)
     elif path.suffix == ".elf":
         a = _from_dir(path.parent)
-        a = Artifact(a.board, path, a.uf2, a.manifest)
+        if a.other_images and path.resolve() != (path.parent / "firmware.elf").resolve():
+            raise UsageError(f"{path}: one image of a multi-image build; give its build directory")
+        a = Artifact(a.board, path, a.uf2, a.manifest, a.other_images)
     else:
         raise UsageError(f"{path}: give a build directory, a manifest.json, a .uf2 or an .elf file")
     if a.elf is None and a.uf2 is None:
@@ -192,15 +207,23 @@ def flash(board: Board, a: Artifact, *, log=None) -> str:
             log(" ".join(cmd))
             _run(cmd, "picotool")
             return f"loaded {a.uf2.name} with picotool and started it"
-    chip = PROBE_RS_CHIPS.get(family) if family is not None else None
+    chip = board.firmware.probe_rs_chip or (PROBE_RS_CHIPS.get(family) if family is not None else None)
     probe_rs = shutil.which("probe-rs")
     if a.elf is not None and chip is not None and probe_rs:
-        cmd = [probe_rs, "download", "--chip", chip, str(a.elf)]
-        log(" ".join(cmd))
-        _run(cmd, "probe-rs")
-        return f"downloaded {a.elf.name} to the {chip} with probe-rs"
+        elfs = [*a.other_images, a.elf]  # image 0 last: it releases the other cores
+        for elf in elfs:
+            cmd = [probe_rs, "download", "--chip", chip, str(elf)]
+            log(" ".join(cmd))
+            _run(cmd, "probe-rs")
+        if a.other_images:
+            cmd = [probe_rs, "reset", "--chip", chip]
+            log(" ".join(cmd))
+            _run(cmd, "probe-rs reset")
+        return f"downloaded {', '.join(e.name for e in elfs)} to the {chip} with probe-rs"
     if chip is None and "uf2" not in board.firmware.formats:
         raise ToolMissing(f"arielml cannot flash {board.name} yet (no UF2 image and no known probe-rs chip)")
+    if "uf2" not in board.firmware.formats:
+        raise ToolMissing(f"cannot flash {board.name}: probe-rs is not on PATH; {PROBE_RS_HINT}")
     raise ToolMissing(f"cannot flash {board.name}: no UF2 drive mounted and neither picotool nor probe-rs "
                       f"on PATH; {INSTALL_HINT}")
 

@@ -98,7 +98,7 @@ def test_copies_to_a_mounted_uf2_drive(cache, tmp_path):
 def _fake_tool(bindir: Path, name: str, log: Path) -> None:
     bindir.mkdir(exist_ok=True)
     tool = bindir / name
-    tool.write_text(f'#!/bin/sh\necho "$0 $@" > "{log}"\n')
+    tool.write_text(f'#!/bin/sh\necho "$0 $@" >> "{log}"\n')
     tool.chmod(0o755)
 
 
@@ -133,3 +133,47 @@ def test_failing_tool_is_one_line_exit_4(cache, tmp_path):
     lines = proc.stderr.strip().splitlines()  # the command it ran (progress), then the error
     assert lines[-1] == "error: picotool failed: No accessible RP-series devices in BOOTSEL mode were found."
     assert "Traceback" not in proc.stderr
+
+
+def fake_two_image_build(cache: Path, name: str, board: str) -> Path:
+    d = cache / "builds" / name
+    d.mkdir(parents=True)
+    for f in ("firmware.elf", "firmware-image1.elf"):
+        (d / f).write_bytes(b"\x7fELF fake")
+    (d / "manifest.json").write_text(json.dumps({
+        "board": board, "artifacts": {"elf": "firmware.elf"},
+        "images": [{"cores": [0], "elf": "firmware.elf"}, {"cores": [1], "elf": "firmware-image1.elf"}]}))
+    return d
+
+
+@pytest.mark.parametrize("board,chip", [("nrf5340", "nRF5340_xxAA"), ("stm32h745", "STM32H745ZITx")])
+def test_probe_rs_downloads_every_image_then_resets(cache, tmp_path, board, chip):
+    d = fake_two_image_build(cache, "kws", board)
+    log = tmp_path / "called"
+    _fake_tool(tmp_path / "bin", "probe-rs", log)
+    proc = run_flash(["--board", board], {}, path=str(tmp_path / "bin"))
+    assert proc.returncode == 0, proc.stderr
+    calls = [line.split()[1:] for line in log.read_text().splitlines()]
+    assert calls == [["download", "--chip", chip, str(d / "firmware-image1.elf")],
+                     ["download", "--chip", chip, str(d / "firmware.elf")],
+                     ["reset", "--chip", chip]]
+
+
+def test_multi_image_board_without_probe_rs_names_it(cache, tmp_path):
+    fake_two_image_build(cache, "kws", "nrf5340")
+    (tmp_path / "bin").mkdir()
+    proc = run_flash(["--board", "nrf5340"], {}, path=str(tmp_path / "bin"))
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == [
+        "error: cannot flash nrf5340: probe-rs is not on PATH; install probe-rs (`cargo install probe-rs-tools`) "
+        "and connect a debug probe (SWD)"]
+
+
+def test_one_image_of_a_multi_image_build_is_refused(cache, tmp_path):
+    d = fake_two_image_build(cache, "kws", "stm32h745")
+    proc = run_flash([str(d / "firmware-image1.elf")], {}, path=str(tmp_path))
+    assert proc.returncode == 2
+    assert "give its build directory" in proc.stderr and "Traceback" not in proc.stderr
+    (d / "firmware-image1.elf").unlink()
+    proc = run_flash([str(d)], {}, path=str(tmp_path))
+    assert proc.returncode == 2 and "firmware-image1.elf is missing" in proc.stderr

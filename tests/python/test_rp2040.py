@@ -120,9 +120,11 @@ def test_kws_builds_for_rp2040_with_a_bootable_image(kws_build):
     assert mem["sections"][".boot2"] == 256
 
 
-def test_vww_builds_for_rp2040_within_ram(tmp_path):
-    b = build_model(MODELS_DIR / "vww_96_int8.tflite", BOARD, out=tmp_path / "vww")
+@pytest.mark.parametrize("name", [m for m in INT8_MODELS if m != "kws_ref_model"])
+def test_every_model_builds_for_rp2040_within_its_memories(tmp_path, name):
+    b = build_model(MODELS_DIR / f"{name}.tflite", BOARD, out=tmp_path / name)
     check_pico_image(b.elf)
+    assert b.manifest["cores"] == 2 and (b.out / "firmware.uf2").is_file()
     mem = b.manifest["memory"]
     assert mem["elf_ram_bytes"] + BOARD.firmware.stack_bytes <= mem["board_ram_bytes"]
     assert mem["elf_flash_bytes"] <= mem["board_flash_bytes"]

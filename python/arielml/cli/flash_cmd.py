@@ -19,8 +19,11 @@ def flash(artifact: Path | None, board_name: str | None) -> None:
 
     \b
     Default ARTIFACT: the most recent `arielml build` for the board in the cache.
-    Tries, in order: a mounted UF2 boot drive (RP2040: hold BOOTSEL while plugging in),
-    `picotool load -x`, `probe-rs download` (with a debug probe). Exit 3 if none is there.
+    RP2040/RP2350: a mounted UF2 boot drive (hold BOOTSEL while plugging in), else
+    `picotool load -x`, else `probe-rs download` (with a debug probe).
+    ESP32-C3: `espflash flash`, else esptool (elf2image + write_flash 0x10000).
+    nRF5340, STM32H745: `probe-rs download` of every image, then `probe-rs reset`.
+    Exit 3, naming what to install, if no way is there.
     """
     board, a = resolve(board_name, artifact)
     click.echo(do_flash(board, a, log=lambda m: click.echo(m, err=True)))
