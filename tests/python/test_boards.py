@@ -85,3 +85,9 @@ def test_boards_command_lists_every_board():
     assert proc.returncode == 0
     names = [line.split()[0] for line in proc.stdout.splitlines()]
     assert names == sorted(p.stem for p in BOARDS_DIR.glob("*.toml"))
+
+
+def test_boards_command_shows_each_image_of_multi_image_boards():
+    proc = subprocess.run([sys.executable, "-m", "arielml", "boards"], capture_output=True, text=True, timeout=60)
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("stm32h745 "))
+    assert "cm7 1024+128, cm4 1024+288; shared axisram 512 KiB" in line
