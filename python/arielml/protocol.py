@@ -53,6 +53,10 @@ class ProtocolError(ValueError):
     """A payload that does not match its message layout."""
 
 
+class LinkLost(EmulatorError):
+    """The serial port failed under a request (emulator exited, board unplugged)."""
+
+
 class NoReply(EmulatorError):
     """No valid reply to a request: silence past the timeout, or every try garbled.
 
@@ -404,7 +408,7 @@ class Link:
                 self.port.write(encode(msg, seq))
                 reply = self._await(seq, name, self.timeout if timeout is None else timeout)
             except (OSError, _serial_error()) as e:  # the port closed under us: emulator or board gone
-                raise EmulatorError(f"serial link lost during {name}: {e}") from None
+                raise LinkLost(f"serial link lost during {name}: {e}") from None
             if reply is _RETRY:
                 continue
             if isinstance(reply, Error):

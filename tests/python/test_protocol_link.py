@@ -196,3 +196,22 @@ def test_over_pyserial_socket_url():
 def test_open_failure_is_emulator_error():
     with pytest.raises(EmulatorError, match="cannot open serial link"):
         p.Link.open("socket://127.0.0.1:1")
+
+
+def test_port_failing_mid_request_is_link_lost():
+    """An emulator that exits (connection reset) or an unplugged board: one EmulatorError."""
+    import serial
+
+    class Dying:
+        timeout = 0.01
+
+        def write(self, data):
+            return len(data)
+
+        def read(self, n):
+            raise serial.SerialException("read failed: [Errno 104] Connection reset by peer")
+
+    link = p.Link(Dying(), timeout=1.0)
+    with pytest.raises(p.LinkLost, match=r"^serial link lost during PING: read failed: \[Errno 104\]"):
+        link.ping(b"x")
+    assert issubclass(p.LinkLost, EmulatorError)

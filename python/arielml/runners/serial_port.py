@@ -49,7 +49,7 @@ import serial
 
 from arielml.boards import Board
 from arielml.errors import EmulatorError, UsageError
-from arielml.protocol import MAX_PAYLOAD, OVERHEAD, HelloReply, Link, NoReply
+from arielml.protocol import MAX_PAYLOAD, OVERHEAD, HelloReply, Link, LinkLost, NoReply
 from arielml.runners.device import Device, check_tasks
 
 CONNECT_SECONDS = 5.0  # until the board's first HELLO reply
@@ -208,7 +208,7 @@ def port_device(build, port: str, baud: int, *, connect_timeout: float = CONNECT
             # Before any input goes over: the firmware's task table must be the build's.
             check_tasks(len(link.cycles()[1]), build)
             yield dev
-        except (serial.SerialException, OSError) as e:
+        except (serial.SerialException, OSError, LinkLost) as e:
             raise EmulatorError(f"serial port {port} failed: {_one_line(e)} "
                                 f"(board unplugged or reset?)") from None
     finally:

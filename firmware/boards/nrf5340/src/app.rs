@@ -25,6 +25,7 @@ const TXD_PIN: usize = 20;
 const RXD_PIN: usize = 22;
 /// BAUDRATE encoding of 115200 baud (actual 115108), nRF5340 PS, UARTE BAUDRATE.
 const BAUD_115200: u32 = 0x01D7_E000;
+const _: () = assert!(crate::BAUD == 115_200, "BAUD_115200 is the UARTE encoding of 115200 baud only");
 /// UARTE ENABLE value that enables the UARTE (EasyDMA) flavour.
 const UARTE_ENABLE: u32 = 8;
 /// PIN_CNF: DIR output, input buffer disconnected, no pull, MCUSEL application core.

@@ -57,6 +57,10 @@ use net as side;
 
 use arielml_runtime::board::Board;
 
+/// The serial link's baud rate (boards/nrf5340.toml `serial_baud`); the application core's
+/// UARTE gets its register encoding (`app::BAUD_115200`).
+const BAUD: u32 = 115_200;
+
 /// Rate of both cores' TIMER0 with PRESCALER 0: the 16 MHz peripheral clock.
 pub const COUNTER_HZ: u32 = 16_000_000;
 /// Cycles a waiting core idles between two looks at the shared words.
