@@ -53,7 +53,7 @@ def plan_arena(c: Compiled) -> ArenaPlan:
     sizes = {n: c.graph.tensor(n).type.nbytes for n in uses}
     buffers = [Buffer(n, sizes[n], ALIGN) for n in sorted(uses)]
     in_place = [(op.outputs[0], op.inputs[0]) for op in c.graph.ops if op.kind in IN_PLACE]
-    problem = from_schedule(buffers, uses, happens_before(c), in_place)
+    problem = from_schedule(buffers, uses, happens_before(c), in_place, outputs=c.graph.outputs)
     plan = plan_greedy(problem)
     errors = validate(plan)
     if errors:  # the planner's own invariant: a bug, never user input

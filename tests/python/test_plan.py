@@ -196,3 +196,18 @@ def test_plans_do_not_depend_on_hash_seed():
         for seed in ("1", "2", "3")
     }
     assert len(outs) == 1
+
+
+def test_schedule_keeps_outputs_live_to_the_end_even_when_read_by_tasks():
+    # y is a graph output AND read by task 2; z is written after it. The host reads y after
+    # every task, so z must not reuse y's bytes even though y's last task reader is done.
+    uses = {"x": Uses(frozenset(), frozenset({1})), "y": Uses(frozenset({1}), frozenset({2})),
+            "w": Uses(frozenset({2}), frozenset({3})), "z": Uses(frozenset({3}), frozenset())}
+    bufs = [Buffer(n, 64) for n in "xywz"]
+    hb = [(1, 2), (2, 3)]
+    dies = plan_greedy(from_schedule(bufs, uses, hb))
+    assert dies.offsets["z"] == dies.offsets["y"]  # without the output rule y's space is reused
+    kept = plan_greedy(from_schedule(bufs, uses, hb, outputs=["y", "z"]))
+    assert not validate(kept)
+    y, z = kept.offsets["y"], kept.offsets["z"]
+    assert y + 64 <= z or z + 64 <= y

@@ -112,8 +112,12 @@ def from_schedule(
     uses: Mapping[BufferId, Uses],
     happens_before: Iterable[tuple[Task, Task]],
     in_place: Iterable[tuple[BufferId, BufferId]] = (),
+    outputs: Iterable[BufferId] = (),
 ) -> Problem:
     """Conflicts from a parallel schedule (rule in the module docstring).
+
+    `outputs` are read by the host after every task, also when tasks read them too: they
+    stay live to the end.
 
     `happens_before` is any set of (earlier, later) task pairs: dependency edges, per-core
     program order, barriers. An (output, input) in-place hint is kept only when one task t
@@ -123,9 +127,13 @@ def from_schedule(
     """
     bufs = tuple(buffers)
     hb = list(happens_before)
+    uses = dict(uses)
+    for o in outputs:
+        u = uses.get(o, Uses())
+        uses[o] = Uses(u.writers, frozenset(u.readers) | {_SINK})
     tasks = {t for u in uses.values() for t in (*u.writers, *u.readers)}
     tasks |= {t for pair in hb for t in pair}
-    real = list(tasks)
+    real = [t for t in tasks if t is not _SOURCE and t is not _SINK]
     edges = hb + [(_SOURCE, t) for t in real] + [(t, _SINK) for t in real]
     edges.append((_SOURCE, _SINK))
     all_tasks = [_SOURCE, _SINK, *real]
