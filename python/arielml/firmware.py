@@ -190,10 +190,23 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
         # esp-hal's link fails unless this much DRAM is left for the (one) stack, so a model
         # the fit check let through that leaves less is refused at link time, not at run time.
         env["ESP_HAL_CONFIG_ENSURE_MAIN_STACK_MINIMUM"] = str(board.firmware.stack_bytes)
+    if board.firmware.rustflags:
+        # The board's codegen flags (e.g. `-C target-feature=+dsp`) go to EVERY crate, `core`
+        # (build-std) and the kernels included: on the final crate only, the kernels' cfgs
+        # would not see them and crates of one binary would differ in target features.
+        # CARGO_ENCODED_RUSTFLAGS outranks every other source of flags, so the caller's own
+        # (the source cargo would have used) come first. With --target, build scripts and
+        # proc macros (host code) do not get them.
+        triple_var = f"CARGO_TARGET_{target.upper().replace('-', '_').replace('.', '_')}_RUSTFLAGS"
+        if env.get("CARGO_ENCODED_RUSTFLAGS"):
+            prior = env["CARGO_ENCODED_RUSTFLAGS"].split("\x1f")
+        else:
+            prior = (env.get("RUSTFLAGS") or env.get(triple_var) or "").split()
+        env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join([*prior, *board.firmware.rustflags])
+    # Flags for the final crate only: its link and the image it is.
     cmd += ["--", "-C", f"link-arg=-T{LINK_SCRIPTS[board.firmware.runtime]}"]
     if link_dir is not None:
         cmd += ["-L", f"native={link_dir}"]
-    cmd += [*board.firmware.rustflags]
     if image is not None:  # the generated crate's main.rs picks the image's model file
         cmd += ["--cfg", f'arielml_image="{image}"']
     return cmd, env

@@ -1,6 +1,6 @@
 //! CONV_2D: int8 per-channel (TFLM `ConvPerChannel`) and float32, with grouped filters.
 use crate::requant::{requantize_acc, Requant};
-use crate::simd::dot;
+use crate::simd::{dot, dot_portable, HAS_DSP};
 use crate::tile::{Out, Tile, Window2d};
 
 /// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
@@ -66,14 +66,37 @@ pub fn conv2d_s8(
     // the tile has several pixels to share it.
     let pixels = w.output.n * rows.len() * w.output.w;
     let sums = pixels >= 4;
+    // The DSP loops (simd.rs) pay off on runs of 8 or more contiguous bytes; shorter runs
+    // (a first layer over one input channel) keep the portable loop, in blocks compiled
+    // without the DSP branch.
+    let run = if w.dilation_w == 1 { w.filter.w * w.filter.c } else { w.filter.c };
+    let dsp = HAS_DSP && run >= 8;
     let mut oc = chans.start;
     while oc + 4 <= chans.end {
-        conv_block::<4>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        if dsp {
+            conv_block::<4, true>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        } else {
+            conv_block::<4, false>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        }
         oc += 4;
     }
     while oc < chans.end {
-        conv_block::<1>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        if dsp {
+            conv_block::<1, true>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        } else {
+            conv_block::<1, false>(p, q, input, filter, bias, output, rows.clone(), oc, sums);
+        }
         oc += 1;
+    }
+}
+
+/// `dot` (the DSP loops where the target has them) in a `DSP` block, else the portable loop.
+#[inline(always)]
+fn dot_in<const N: usize, const OFF: bool, const DSP: bool>(x: &[i8], w: [&[i8]; N], off: i32, acc: &mut [i32; N]) {
+    if DSP {
+        dot::<N, OFF>(x, w, off, acc)
+    } else {
+        dot_portable::<N, OFF>(x, w, off, acc)
     }
 }
 
@@ -93,7 +116,7 @@ pub(crate) fn tap_range(o: usize, stride: usize, dilation: usize, pad: usize, si
 /// `N` consecutive output channels from `oc`, every pixel of `rows`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn conv_block<const N: usize>(
+fn conv_block<const N: usize, const DSP: bool>(
     p: &Conv2dParams,
     q: PerChannel<'_>,
     input: &[i8],
@@ -136,9 +159,9 @@ fn conv_block<const N: usize>(
                             let x = &input[i0..i0 + run];
                             let fs: [&[i8]; N] = core::array::from_fn(|j| &f[j][f0..f0 + run]);
                             if inside {
-                                dot::<N, false>(x, fs, off, &mut acc);
+                                dot_in::<N, false, DSP>(x, fs, off, &mut acc);
                             } else {
-                                dot::<N, true>(x, fs, off, &mut acc);
+                                dot_in::<N, true, DSP>(x, fs, off, &mut acc);
                             }
                         } else {
                             for t in 0..kx1 - kx0 {
@@ -147,9 +170,9 @@ fn conv_block<const N: usize>(
                                 let x = &input[xi..xi + depth];
                                 let fs: [&[i8]; N] = core::array::from_fn(|j| &f[j][fi..fi + depth]);
                                 if inside {
-                                    dot::<N, false>(x, fs, off, &mut acc);
+                                    dot_in::<N, false, DSP>(x, fs, off, &mut acc);
                                 } else {
-                                    dot::<N, true>(x, fs, off, &mut acc);
+                                    dot_in::<N, true, DSP>(x, fs, off, &mut acc);
                                 }
                             }
                         }

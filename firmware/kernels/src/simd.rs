@@ -5,19 +5,21 @@
 //! - `*_dsp`: the Armv7E-M / Armv8-M DSP extension's packed 16-bit multiply-accumulates
 //!   (SXTB16 unpacks 4 int8 into two pairs of int16, SMLAD adds two products at once), the
 //!   way CMSIS-NN does it. Used when the target has the DSP extension (`target_feature =
-//!   "dsp"`, e.g. `-C target-cpu=cortex-m33`); on other targets the same code runs on
-//!   plain-Rust emulations of the instructions, which is how the host tests check it.
+//!   "dsp"`: thumbv7em, or thumbv8m.main with `-C target-feature=+dsp`); on other targets
+//!   the same code runs on plain-Rust emulations of the instructions, which is how the
+//!   host tests check it.
 //! - `*_portable`: plain loops for everything else (RISC-V, Cortex-M0+, hosts).
 //!
 //! All arithmetic is exact integer arithmetic modulo 2^32 (`wrapping_*`), so the order of
 //! the products does not matter: results are bit-identical to TFLM's (ky, kx, ic) order.
 
-/// Whether the DSP loops run on real instructions on this target.
-///
-/// Off for now: firmware built this way for the Cortex-M33 did not answer on QEMU's
-/// mps2-an521 (see benchmarks/kernels_m33.md), so every target runs the portable loops
-/// until that is understood. The DSP loops stay tested on the host through emulation.
-pub(crate) const HAS_DSP: bool = false && cfg!(all(target_arch = "arm", target_feature = "dsp"));
+/// Whether the DSP loops run on real instructions on this target: Armv7E-M (thumbv7em,
+/// where the DSP extension is part of the architecture) and Armv8-M Mainline built with
+/// `-C target-feature=+dsp` for every crate (the board's `firmware.rustflags`, which
+/// arielml passes to all crates, `core` included). The cfg is only visible to compilers
+/// that accept unstable target features (the build-std toolchain, RUSTC_BOOTSTRAP=1); a
+/// stable rustup toolchain gets the portable loops: the same results, more instructions.
+pub(crate) const HAS_DSP: bool = cfg!(all(target_arch = "arm", target_feature = "dsp"));
 
 /// The DSP instructions the loops need: inline assembly on DSP targets, exact plain-Rust
 /// equivalents elsewhere (for tests; release builds there use the portable loops).
