@@ -80,7 +80,7 @@ class Firmware:
     # has no baud rate of its own (QEMU's socket; pyserial's 115200 is used).
     serial_baud: int | None = None
     # probe-rs's name for the chip (`probe-rs chip list`), for `arielml flash` through a
-    # debug probe; boards with a UF2 family default to the family's chip.
+    # debug probe.
     probe_rs_chip: str | None = None
     # Multi-image boards: the memory (reachable by every core) holding the shared block:
     # the arena and the executor's words, at the start of that memory in every image.

@@ -100,7 +100,8 @@ def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
 def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path, crate, tc,
               artifacts: dict) -> dict:
     g = c.graph
-    used = memory_use(elf, board)
+    images = _images(board, crate, artifacts)
+    used = images[0]["use"]
 
     def io(names):
         return [{"name": n, "dtype": g.tensor(n).dtype.value, "shape": list(g.tensor(n).shape),
@@ -135,7 +136,7 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path,
             "buffers": {n: {"offset": arena.offsets[n], "bytes": arena.sizes[n]} for n in sorted(arena.offsets)},
         },
         "artifacts": artifacts,
-        "images": _images(board, crate, artifacts, fit),
+        "images": [{k: v for k, v in im.items() if k != "use"} for im in images],
     }
 
 
@@ -147,7 +148,7 @@ def _usable(board: Board, crate: GeneratedCrate, ram, image: int) -> int:
     return ram.size
 
 
-def _images(board: Board, crate: GeneratedCrate, artifacts: dict, fit: dict) -> list[dict]:
+def _images(board: Board, crate: GeneratedCrate, artifacts: dict) -> list[dict]:
     """Per firmware image: its cores, files and memory figures (one entry on most boards)."""
     out = []
     for k, cores in enumerate(crate.images):
@@ -159,7 +160,7 @@ def _images(board: Board, crate: GeneratedCrate, artifacts: dict, fit: dict) -> 
                     "constants_bytes": crate.image_consts[k], "elf_flash_bytes": used.flash_bytes,
                     "elf_ram_bytes": used.ram_bytes, "flash_memory": flash.name,
                     "ram_memories": [r.name for r in rams], "board_flash_bytes": flash.size,
-                    "board_ram_bytes": sum(_usable(board, crate, r, k) for r in rams)})
+                    "board_ram_bytes": sum(_usable(board, crate, r, k) for r in rams), "use": used})
     return out
 
 

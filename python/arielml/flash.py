@@ -40,8 +40,6 @@ from arielml.firmware import cache_dir
 UF2_DRIVE_GLOBS = ("/media/*/*", "/run/media/*/*", "/mnt/*")
 # os.pathsep-separated globs that replace UF2_DRIVE_GLOBS (unusual mount points, tests).
 DRIVES_ENV = "ARIELML_UF2_DRIVES"
-# probe-rs chip names by UF2 family id (the chip a family id stands for, uf2families.json).
-PROBE_RS_CHIPS = {0xE48BFF56: "RP2040", 0xE48BFF59: "RP235x"}
 INSTALL_HINT = ("install picotool (Raspberry Pi's tool: your distribution's package or a source build) "
                 "or probe-rs (`cargo install probe-rs-tools`), or hold BOOTSEL while plugging the board "
                 "in so that its RPI-RP2 drive is mounted")
@@ -189,7 +187,6 @@ def flash(board: Board, a: Artifact, *, log=None) -> str:
     log = log or (lambda m: None)
     if board.firmware.esp_chip is not None:
         return flash_esp(board, a, log)
-    family = board.firmware.uf2_family
     if a.uf2 is not None:
         drives = find_uf2_drives()
         if drives:
@@ -207,7 +204,7 @@ def flash(board: Board, a: Artifact, *, log=None) -> str:
             log(" ".join(cmd))
             _run(cmd, "picotool")
             return f"loaded {a.uf2.name} with picotool and started it"
-    chip = board.firmware.probe_rs_chip or (PROBE_RS_CHIPS.get(family) if family is not None else None)
+    chip = board.firmware.probe_rs_chip
     probe_rs = shutil.which("probe-rs")
     if a.elf is not None and chip is not None and probe_rs:
         elfs = [*a.other_images, a.elf]  # image 0 last: it releases the other cores

@@ -18,7 +18,6 @@ from arielml.boards import BOARDS_DIR, get_board
 from arielml.build import build_model, check_fit
 from arielml.errors import UsageError
 from arielml.firmware import build_crate, linker_script
-from arielml.flash import PROBE_RS_CHIPS
 from arielml.pipeline import compile_model
 from test_uf2 import parse_uf2, reassemble
 
@@ -48,7 +47,7 @@ def test_board_file():
     assert b.firmware.uf2_family == FAMILY
     assert b.firmware.boot2_bytes == 0 and b.firmware.start_block
     assert b.firmware.counter_hz == 1_000_000
-    assert PROBE_RS_CHIPS[FAMILY] == "RP235x"
+    assert BOARD.firmware.probe_rs_chip == "RP235x"
 
 
 def test_linker_script_keeps_the_start_block_after_the_vector_table():
