@@ -44,8 +44,15 @@ def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
     return cache_dir() / "builds" / f"{model.stem}-{board.name}-{cores}c{tag}"
 
 
+def scratch_bytes(c: Compiled, cores=None) -> int:
+    """The kernels' per-core scratch of `cores` (default: every core)."""
+    words = c.scratch_words()
+    return 4 * sum(w for k, w in enumerate(words) if cores is None or k in cores)
+
+
 def runtime_bytes(c: Compiled) -> int:
-    return RUNTIME_FIXED + 8 * len(c.tasks)
+    """Executor state and every core's scratch."""
+    return RUNTIME_FIXED + 8 * len(c.tasks) + scratch_bytes(c)
 
 
 def check_fit(board: Board, c: Compiled, arena: ArenaPlan, consts: int) -> dict:
@@ -77,7 +84,8 @@ def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
     per_image = []
     for k, im in enumerate(board.images):
         flash, ram = board.named(im.flash), board.named(im.ram)
-        need_ram = board.firmware.stack_bytes + (runtime_bytes(c) if k == 0 else 0)
+        state = (RUNTIME_FIXED + 8 * len(c.tasks) if k == 0 else 0) + scratch_bytes(c, im.cores)
+        need_ram = board.firmware.stack_bytes + state
         if ram == shared:
             need_ram += block
         need_flash = crate.image_consts[k] + CODE_ESTIMATE
@@ -85,7 +93,7 @@ def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
         if need_ram > ram.size:
             raise UsageError(
                 f"{c.source.name} does not fit {board.name}'s {core} RAM ({ram.name}): needs {need_ram:,} bytes "
-                f"(stack {board.firmware.stack_bytes:,}" + (f" + runtime {runtime_bytes(c):,}" if k == 0 else "")
+                f"(stack {board.firmware.stack_bytes:,}" + (f" + runtime {state:,}" if state else "")
                 + (f" + shared block {block:,}" if ram == shared else "") + f"), it has {ram.size:,}")
         if need_flash > flash.size:
             raise UsageError(

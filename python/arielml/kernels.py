@@ -78,6 +78,44 @@ def depthwise_conv2d_s8(x, w, bias, mult, shift, *, out_hw, depth_multiplier=1, 
                          input_offset, output_offset, act, depth_multiplier, tile, out, w.shape[3])
 
 
+def gemm_conv2d_s8(x, plan, mult, shift, *, filter_shape, out_hw, stride=(1, 1), dilation=(1, 1),
+                   pad=(0, 0), input_offset=0, output_offset=0, act=INT8_RANGE, direct=False,
+                   tile: Tile = None, out=None):
+    """CONV_2D over weights packed by `lower.packing.plan_gemm` (`plan`); `filter_shape`
+    is the OHWI filter's shape."""
+    out_c = int(filter_shape[0])
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], out_c]
+    geom = (list(x.shape), [int(d) for d in filter_shape], out_shape, tuple(stride), tuple(dilation), tuple(pad))
+    q = (plan.kp, -int(input_offset), bool(direct), plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
+    raw = _native.gemm_conv_s8(plan.family, plan.mr, plan.nr, _i8(x), plan.weights.tobytes(), _ints(plan.bias),
+                               _ints(mult), _ints(shift), geom, q, plan.scratch_words(direct), tile,
+                               _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
+
+
+def gemm_depthwise_s8(x, plan, mult, shift, *, filter_shape, out_hw, stride=(1, 1), dilation=(1, 1),
+                      pad=(0, 0), input_offset=0, output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
+    """DEPTHWISE_CONV_2D (depth multiplier 1) over weights packed by `plan_depthwise`."""
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], int(filter_shape[3])]
+    geom = (list(x.shape), [int(d) for d in filter_shape], out_shape, tuple(stride), tuple(dilation), tuple(pad))
+    q = (-int(input_offset), plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
+    raw = _native.gemm_depthwise_s8(plan.family, _i8(x), plan.weights.tobytes(), _ints(plan.bias), _ints(mult),
+                                    _ints(shift), geom, q, tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
+
+
+def gemm_fully_connected_s8(x, plan, mult, shift, *, units, output_offset=0, act=INT8_RANGE,
+                            tile: Tile = None, out=None):
+    """FULLY_CONNECTED over packed weights; x is (batches, depth)."""
+    batches, depth = x.shape
+    q = (plan.kp, plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
+    raw = _native.gemm_fully_connected_s8(plan.family, plan.mr, plan.nr, _i8(x), plan.weights.tobytes(),
+                                          _ints(plan.bias), _ints(mult), _ints(shift), batches, depth,
+                                          int(units), q, plan.scratch_words(plan.kp == depth), tile,
+                                          _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(batches, units).copy()
+
+
 def conv2d_f32(x, w, bias, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0),
                act=(-np.inf, np.inf), depthwise=False, depth_multiplier=1, tile: Tile = None,
                out=None):

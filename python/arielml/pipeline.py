@@ -14,6 +14,7 @@ from arielml.errors import UsageError
 from arielml.frontends import load_model
 from arielml.ir import Graph
 from arielml.lower import Lowered, lower_graph
+from arielml.lower.packing import board_family
 from arielml.partition import Task, build_tasks
 from arielml.passes import optimize
 from arielml.schedule import Schedule, barrier_schedule, list_schedule
@@ -37,6 +38,15 @@ class Compiled:
     schedule: Schedule
     cores: int
     mode: str
+
+    def scratch_words(self) -> list[int]:
+        """Per core: u32 words of the scratch buffer its tasks share (the largest any of
+        them needs; tasks of one core run one at a time)."""
+        words = [0] * len(self.schedule.cores)
+        for t in self.tasks:
+            k = self.schedule.placements[t.id].core
+            words[k] = max(words[k], self.lowered[t.tile.op].scratch_words)
+        return words
 
 
 def load(path: str | Path) -> Graph:
@@ -70,7 +80,7 @@ def compile_graph(g: Graph, *, source: Path, board: Board | None = None, cores: 
     if mode not in MODES:
         raise UsageError(f"unknown schedule mode '{mode}' (choose from {', '.join(MODES)})")
     speeds = core_speeds(board, cores)
-    lowered = lower_graph(g)
+    lowered = lower_graph(g, board_family(board))
     parts = tiles_per_op(speeds) if cores > 1 else 1
     tasks = build_tasks(g, [parts] * len(g.ops), exact=exact_deps)
     costs = task_costs(g, tasks, profile)

@@ -107,7 +107,8 @@ def test_fitting_models_pass_the_fit_check_per_image(name, tmp_path):
     assert app["flash_estimate"] <= APP_FLASH_SIZE and net["flash_estimate"] <= NET_FLASH_SIZE
     # the shared block is cut out of the app SRAM: image 0's RAM estimate includes it
     assert app["ram_estimate"] >= crate.shared_bytes + STACK and app["ram_estimate"] <= APP_RAM_SIZE
-    assert net["ram_estimate"] == STACK <= NET_RAM_SIZE
+    # the network core's RAM holds its stack and its own kernel scratch (nothing shared)
+    assert net["ram_estimate"] == STACK + 4 * c.scratch_words()[1] <= NET_RAM_SIZE
     assert c.schedule.cores[0] and c.schedule.cores[1]  # both cores have tasks
 
 

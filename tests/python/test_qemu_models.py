@@ -6,6 +6,8 @@ pyserial, exactly as `arielml run --board ... --check` does.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,10 +22,17 @@ from arielml.tensors_io import random_inputs
 pytestmark = pytest.mark.qemu
 
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
-CASES = [("qemu-an521", 1), ("qemu-an521", 2), ("qemu-riscv32", 1), ("qemu-riscv32", 2), ("qemu-riscv32", 4)]
+# The same AN521 machine running Armv6-M code: the kernels an RP2040 runs, on two cores.
+M0PLUS = str(Path(__file__).resolve().parents[1] / "boards" / "qemu-an521-m0plus.toml")
+CASES = [("qemu-an521", 1), ("qemu-an521", 2), (M0PLUS, 2),
+         ("qemu-riscv32", 1), ("qemu-riscv32", 2), ("qemu-riscv32", 4)]
 
 
 PARALLEL = [case for case in CASES if case[1] > 1]
+
+
+def _ids(cases):
+    return [f"{Path(board).stem}-{cores}" for board, cores in cases]
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +48,14 @@ def builds(tmp_path_factory):
     def get(model: str, board_name: str, cores: int):
         key = (model, board_name, cores)
         if key not in cache:
-            out = tmp_path_factory.mktemp(f"{model}-{board_name}-{cores}")
+            out = tmp_path_factory.mktemp(f"{model}-{Path(board_name).stem}-{cores}")
             cache[key] = build_model(MODELS_DIR / f"{model}.tflite", get_board(board_name), cores=cores, out=out)
         return cache[key]
 
     return get
 
 
-@pytest.mark.parametrize("board_name,cores", CASES)
+@pytest.mark.parametrize("board_name,cores", CASES, ids=_ids(CASES))
 @pytest.mark.parametrize("model", MODELS)
 def test_bit_exact_with_tflm_on_emulated_board(model, board_name, cores, refs, builds):
     board, path = get_board(board_name), MODELS_DIR / f"{model}.tflite"
@@ -72,7 +81,7 @@ def test_bit_exact_with_tflm_on_emulated_board(model, board_name, cores, refs, b
             assert len(result.task_ticks) == len(build.manifest["tasks"])
 
 
-@pytest.mark.parametrize("board_name,cores", PARALLEL)
+@pytest.mark.parametrize("board_name,cores", PARALLEL, ids=_ids(PARALLEL))
 @pytest.mark.parametrize("model", MODELS)
 def test_parallel_runs_identical_with_host_threads_per_core(model, board_name, cores, refs, builds):
     """-accel tcg,thread=multi runs each emulated core on its own host thread: real

@@ -40,6 +40,7 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod fixedpoint;
 pub mod fully_connected;
+pub mod gemm;
 pub mod hard_swish;
 pub mod memory;
 pub mod pooling;

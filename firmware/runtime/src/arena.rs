@@ -16,6 +16,7 @@ impl Element for i8 {}
 impl Element for u8 {}
 impl Element for i16 {}
 impl Element for i32 {}
+impl Element for u32 {}
 impl Element for f32 {}
 
 #[repr(C, align(8))]
@@ -70,6 +71,38 @@ impl<const N: usize> Arena<N> {
 }
 
 impl<const N: usize> Default for Arena<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One core's scratch words for the kernels (gathered input rows): a static per core,
+/// used by that core's tasks only, which run one after the other.
+#[repr(C, align(8))]
+pub struct Scratch<const N: usize>(UnsafeCell<[u32; N]>);
+
+// SAFETY: each Scratch is used by one core only (the generated crate's contract below).
+unsafe impl<const N: usize> Sync for Scratch<N> {}
+
+impl<const N: usize> Scratch<N> {
+    pub const fn new() -> Self {
+        Scratch(UnsafeCell::new([0; N]))
+    }
+
+    /// The first `len` words.
+    ///
+    /// # Safety
+    /// Only the tasks of this scratch's core may call it, and a returned slice must be
+    /// dead before the next call (a task's kernel call holds it for its duration).
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn words(&self, len: usize) -> &mut [u32] {
+        assert!(len <= N, "scratch view out of bounds");
+        // SAFETY: in bounds; exclusive by the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(self.0.get().cast::<u32>(), len) }
+    }
+}
+
+impl<const N: usize> Default for Scratch<N> {
     fn default() -> Self {
         Self::new()
     }

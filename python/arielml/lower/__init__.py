@@ -51,12 +51,17 @@ LOWERINGS: dict[OpKind, type[Lowered]] = {
 }
 
 
-def lower_graph(g: Graph) -> list[Lowered]:
+def lower_graph(g: Graph, family: str = "portable") -> list[Lowered]:
+    """Every op of `g` as a kernel call, specialised for the kernel `family` of the target
+    (`lower.packing.board_family`; the host runs the portable family)."""
     missing = Counter(op.kind.value for op in g.ops if op.kind not in LOWERINGS)
     if missing:
         names = ", ".join(f"{k} x{n}" for k, n in sorted(missing.items()))
         raise UsageError(f"{g.source or g.name}: no kernel yet for: {names}")
-    return [LOWERINGS[op.kind].lower(g, i, op) for i, op in enumerate(g.ops)]
+    lowered = [LOWERINGS[op.kind].lower(g, i, op) for i, op in enumerate(g.ops)]
+    for low in lowered:
+        low.specialize(family)
+    return lowered
 
 
 __all__ = ["HostTile", "LOWERINGS", "Lowered", "RustCx", "lower_graph"]

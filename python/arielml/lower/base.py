@@ -32,6 +32,9 @@ class RustCx:
     def const(self, key: str, array: np.ndarray) -> str:  # expression of type &'static [T]
         raise NotImplementedError
 
+    def scratch(self, words: int) -> str:  # expression of type &mut [u32], this task's core's
+        raise NotImplementedError
+
     def tile(self, tile: HostTile) -> str:
         r0, r1, c0, c1 = tile
         return f"&Tile::new({r0}..{r1}, {c0}..{c1})"
@@ -46,6 +49,13 @@ class Lowered:
     out_shape: tuple[int, ...]
     out_dtype: np.dtype
     consts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # u32 words of per-core scratch a task of this op needs (gathered input rows).
+    scratch_words: int = 0
+
+    def specialize(self, family: str) -> None:
+        """Choose the kernels of the target's micro-kernel family (lower.packing.FAMILIES):
+        ops with packed-weight kernels repack their constants here; others ignore it."""
 
     def host(self, env: dict[str, np.ndarray], tile: HostTile | None, out: np.ndarray | None) -> np.ndarray:
         raise NotImplementedError
@@ -67,6 +77,15 @@ class Lowered:
     def per_channel_lit(self, cx: "RustCx") -> str:
         c = self.consts
         return (f"PerChannel {{ multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
+                f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
+
+    def packed_lit(self, cx: "RustCx") -> str:
+        """`&gemm::Packed { .. }` over this op's packed weights, folded bias and
+        per-channel requantization tables (ops that `specialize`d to packed kernels)."""
+        c = self.consts
+        return (f"&gemm::Packed {{ weights: {cx.const(self.key('weights'), c['weights'])}, "
+                f"bias: {cx.const(self.key('bias'), c['bias'])}, "
+                f"multiplier: {cx.const(self.key('multiplier'), c['multiplier'])}, "
                 f"shift: {cx.const(self.key('shift'), c['shift'])} }}")
 
     # Multi-output ops (SPLIT) override these two; everything else has one output.

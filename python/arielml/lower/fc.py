@@ -6,6 +6,7 @@ import numpy as np
 
 from arielml import kernels
 from arielml.ir import DType, Graph, Op
+from arielml.lower import packing
 from arielml.lower.base import Lowered, RustCx, f32_lit, tensors, zp
 
 
@@ -25,13 +26,27 @@ class FullyConnected(Lowered):
             me.offsets = (-zp(x), -zp(w), zp(y))
         else:
             me.act = op.attrs.clamp
+        me.plan = None
         return me
+
+    def specialize(self, family: str) -> None:
+        """int8 with a zero filter offset (as TFLM requires) runs the packed kernel."""
+        if not self.int8 or self.offsets[1] != 0:
+            return
+        c = self.consts
+        self.plan = packing.plan_gemm(c.pop("filter"), c.pop("bias", None), self.offsets[0], c["shift"],
+                                      family, "fc")
+        c["weights"], c["bias"] = self.plan.weights, self.plan.bias
+        self.scratch_words = self.plan.scratch_words(self.plan.kp == self.depth)
 
     def host(self, env, tile, out):
         c = self.consts
         x = env[self.inputs[0]].reshape(self.batches, self.depth)
         prev = None if out is None else out.reshape(self.batches, self.units)
-        if self.int8:
+        if self.plan is not None:
+            r = kernels.gemm_fully_connected_s8(x, self.plan, c["multiplier"], c["shift"], units=self.units,
+                                                output_offset=self.offsets[2], act=self.act, tile=tile, out=prev)
+        elif self.int8:
             r = kernels.fully_connected_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
                                            input_offset=self.offsets[0], filter_offset=self.offsets[1],
                                            output_offset=self.offsets[2], act=self.act, tile=tile, out=prev)
@@ -41,6 +56,13 @@ class FullyConnected(Lowered):
 
     def rust(self, cx: RustCx, tile) -> str:
         c = self.consts
+        if self.plan is not None:
+            p = self.plan
+            return (f"gemm::fully_connected_s8::<{packing.FAMILY_TYPES[p.family]}, {p.mr}, {p.nr}, {str(p.fast_requant).lower()}>(&gemm::GemmFc {{ batches: {self.batches}, "
+                    f"depth: {self.depth}, units: {self.units}, kp: {p.kp}, "
+                    f"output_offset: {self.offsets[2]}, "
+                    f"act_min: {self.act[0]}, act_max: {self.act[1]} }}, {self.packed_lit(cx)}, {cx.input(self.inputs[0])}, "
+                    f"{cx.output(self.output)}, {cx.tile(tile)}, {cx.scratch(self.scratch_words)});")
         bias = f"Some({cx.const(self.key('bias'), c['bias'])})" if "bias" in c else "None"
         dims = f"batches: {self.batches}, depth: {self.depth}, units: {self.units}"
         data = (f"{cx.input(self.inputs[0])}, {cx.const(self.key('filter'), c['filter'])}, {bias}, "

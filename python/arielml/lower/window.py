@@ -6,6 +6,7 @@ import numpy as np
 
 from arielml import kernels
 from arielml.ir import Conv2DAttrs, DType, Graph, Op, OpKind, Pool2DAttrs
+from arielml.lower import packing
 from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds
 
@@ -37,9 +38,65 @@ class Conv(Lowered):
             me.offsets = (-zp(x), zp(y))
         else:
             me.act = op.attrs.clamp
+        me.plan = None
         return me
 
+    def specialize(self, family: str) -> None:
+        """int8 CONV_2D (ungrouped) and DEPTHWISE_CONV_2D (depth multiplier 1) run the packed
+        kernels: weights repacked for `family`, the input offset folded into the bias."""
+        if not self.int8:
+            return
+        c, a, off = self.consts, self.a, self.offsets[0]
+        if self.depthwise:
+            if a.depth_multiplier != 1 or self.x_shape[-1] != self.out_shape[-1]:
+                return
+            self.plan = packing.plan_depthwise(c["filter"], c.get("bias"), off, c["shift"], family)
+            self.scratch_words = packing.dw_scratch_words(self.x_shape[-1])
+        else:
+            if self.w_shape[-1] != self.x_shape[-1]:
+                return  # grouped filters
+            self.plan = packing.plan_gemm(c["filter"].reshape(self.w_shape[0], -1), c.get("bias"), off,
+                                          c["shift"], family, "conv")
+            self.direct = (self.w_shape[1:3] == (1, 1) and a.padding.top == a.padding.left == 0
+                           and self.plan.kp == self.x_shape[-1])
+            self.scratch_words = self.plan.scratch_words(self.direct)
+        del c["filter"]
+        c.pop("bias", None)
+        c["weights"], c["bias"] = self.plan.weights, self.plan.bias
+
+    def _geom(self):
+        a = self.a
+        return dict(filter_shape=self.w_shape, out_hw=self.out_shape[1:3], stride=a.stride,
+                    dilation=a.dilation, pad=(a.padding.top, a.padding.left), input_offset=self.offsets[0],
+                    output_offset=self.offsets[1], act=self.act)
+
+    def _host_packed(self, x, tile, out):
+        c = self.consts
+        if self.depthwise:
+            return kernels.gemm_depthwise_s8(x, self.plan, c["multiplier"], c["shift"], tile=tile, out=out,
+                                             **self._geom())
+        return kernels.gemm_conv2d_s8(x, self.plan, c["multiplier"], c["shift"], direct=self.direct,
+                                      tile=tile, out=out, **self._geom())
+
+    def _rust_packed(self, cx: RustCx, tile) -> str:
+        p = self.plan
+        win = _window_lit(self.x_shape, self.w_shape, self.out_shape, self.a)
+        packed = self.packed_lit(cx)
+        quant = (f"pad_value: {-self.offsets[0]}, output_offset: {self.offsets[1]}, act_min: {self.act[0]}, act_max: {self.act[1]}")
+        io = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)}"
+        fam = packing.FAMILY_TYPES[p.family]
+        fast = str(p.fast_requant).lower()
+        if self.depthwise:
+            kh, kw = packing.dw_specialised(self.w_shape[1], self.w_shape[2])
+            return (f"gemm::depthwise_s8::<{fam}, {kh}, {kw}, {fast}>(&gemm::GemmDepthwise {{ window: {win}, {quant} }}, "
+                    f"{packed}, {io}, {cx.scratch(self.scratch_words)});")
+        return (f"gemm::conv_s8::<{fam}, {p.mr}, {p.nr}, {fast}>(&gemm::GemmConv {{ window: {win}, kp: {p.kp}, "
+                f"direct: {str(self.direct).lower()}, {quant} }}, {packed}, {io}, "
+                f"{cx.scratch(self.scratch_words)});")
+
     def host(self, env, tile, out):
+        if self.plan is not None:
+            return self._host_packed(env[self.inputs[0]], tile, out)
         a, c = self.a, self.consts
         common = dict(out_hw=self.out_shape[1:3], stride=a.stride, dilation=a.dilation,
                       pad=(a.padding.top, a.padding.left), act=self.act, tile=tile, out=out)
@@ -54,6 +111,8 @@ class Conv(Lowered):
         return kernels.conv2d_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"], **q)
 
     def rust(self, cx: RustCx, tile) -> str:
+        if self.plan is not None:
+            return self._rust_packed(cx, tile)
         win = _window_lit(self.x_shape, self.w_shape, self.out_shape, self.a)
         c = self.consts
         bias = f"Some({cx.const(self.key('bias'), c['bias'])})" if "bias" in c else "None"

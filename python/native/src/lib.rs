@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 
 mod bind_act;
 mod bind_conv;
+mod bind_gemm;
 mod bind_misc;
 mod bind_shape;
 
@@ -21,6 +22,7 @@ fn version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
     bind_conv::register(m)?;
+    bind_gemm::register(m)?;
     bind_misc::register(m)?;
     bind_act::register(m)?;
     bind_shape::register(m)?;
