@@ -198,12 +198,29 @@ def _join(where: str, key: str) -> str:
 def _check(board: Board, src: Path) -> None:
     if not board.cores:
         raise UsageError(f"{src}: 'cores' must list at least one core")
+    for i, c in enumerate(board.cores):
+        if c.clock_hz <= 0:
+            raise UsageError(f"{src}: 'cores[{i}].clock_hz' must be a positive frequency, not {c.clock_hz}")
     for i, m in enumerate(board.memories):
         if m.kind not in _KINDS:
             raise UsageError(f"{src}: 'memories[{i}].kind' must be one of {sorted(_KINDS)}")
+        if not (0 <= m.origin and m.origin % 4 == 0):
+            raise UsageError(f"{src}: 'memories[{i}].origin' must be a non-negative, 4-byte aligned "
+                             f"address, not {m.origin:#x}")
+        if not (0 < m.size and m.origin + m.size <= 1 << 32):
+            raise UsageError(f"{src}: 'memories[{i}].size' must be positive and end within the "
+                             f"32-bit address space, not {m.size:#x}")
+        if not m.cores:
+            raise UsageError(f"{src}: 'memories[{i}].cores' must name at least one core that reaches it")
         bad = [c for c in m.cores if not 0 <= c < len(board.cores)]
         if bad:
             raise UsageError(f"{src}: 'memories[{i}].cores' names no such core {bad[0]}")
+    fw = board.firmware
+    for key in ("stack_bytes", "counter_hz"):
+        if getattr(fw, key) <= 0:
+            raise UsageError(f"{src}: 'firmware.{key}' must be positive, not {getattr(fw, key)}")
+    if fw.stack_bytes % 8:
+        raise UsageError(f"{src}: 'firmware.stack_bytes' must be a multiple of 8 (the stack alignment)")
     for kind in _KINDS:
         board.memory(kind)
     if board.firmware.runtime not in _RUNTIMES:
@@ -259,7 +276,9 @@ def _check_images(board: Board, src: Path) -> None:
 def load_board_file(path: Path) -> Board:
     path = Path(path)
     try:
-        table = tomllib.loads(path.read_text())
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: board file is not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise UsageError(f"{path}: cannot read board file ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:

@@ -53,9 +53,15 @@ def load(path: str | Path) -> Graph:
     return optimize(load_model(path))
 
 
+# The host (no board) tiles for at most this many equal cores: the tiling of any board here.
+HOST_MAX_CORES = 16
+
+
 def core_speeds(board: Board | None, cores: int) -> list[float]:
     """Relative speed of each used core: its clock over the slowest used core's."""
     if board is None:
+        if not 1 <= cores <= HOST_MAX_CORES:
+            raise UsageError(f"--cores {cores}: the host run tiles for 1 to {HOST_MAX_CORES} cores")
         return [1.0] * cores
     if not 1 <= cores <= len(board.cores):
         raise UsageError(f"--cores {cores}: board {board.name} has {len(board.cores)} core(s)")

@@ -27,9 +27,13 @@ def random_inputs(g: Graph, seed: int) -> dict[str, np.ndarray]:
 
 def load_inputs(g: Graph, path: Path) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UsageError(f"{path}: a single array (.npy), not an .npz archive: save the inputs "
+                             f"with numpy.savez(path, input_name=array, ...)")
+        with loaded as npz:
             data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UsageError(f"{path}: not a readable .npz file ({e})") from None
     out = {}
     for i, name in enumerate(g.inputs):
@@ -48,4 +52,16 @@ def load_inputs(g: Graph, path: Path) -> dict[str, np.ndarray]:
 
 
 def save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
-    np.savez(path, **outputs)
+    try:
+        np.savez(path, **outputs)
+    except OSError as e:
+        raise UsageError(f"--outputs {path}: cannot write ({e.strerror or e})") from None
+
+
+def writable_file(ctx, param, value):
+    """click callback: a file option whose directory must exist, checked before any work."""
+    if value is not None:
+        parent = Path(value).parent
+        if not parent.is_dir():
+            raise UsageError(f"{param.opts[0]} {value}: directory {parent} does not exist")
+    return value

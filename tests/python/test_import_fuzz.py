@@ -63,7 +63,7 @@ def _check(path: str, load, data: bytes) -> None:
         assert "\n" not in str(e)
 
 
-@settings(max_examples=200, deadline=2000, database=None,
+@settings(max_examples=200, deadline=2000, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(corrupt)
 def test_corrupt_tflite_never_crashes(data):
@@ -75,7 +75,7 @@ def onnx_bytes() -> bytes:
     return onnx_float_model().SerializeToString()
 
 
-@settings(max_examples=60, deadline=2000, database=None,
+@settings(max_examples=60, deadline=2000, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.floats(0, 1), st.lists(st.tuples(st.integers(0, 2**16), st.integers(0, 7)),
                                  max_size=6), st.booleans())

@@ -15,16 +15,16 @@ from arielml.runners.device import RunResult, qemu_device
 from arielml.runners.serial_port import (BAUD_HELP, BUILD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP,
                                          RUN_SECONDS, default_baud, manifest_inputs, port_build,
                                          port_device)
-from arielml.tensors_io import random_inputs
+from arielml.tensors_io import random_inputs, writable_file
 
 
 @click.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", "-b", "board_name", required=True, help="Board name or board TOML file.")
-@click.option("--cores", "-n", type=int, default=None, help="Cores to use (default: all).")
+@click.option("--cores", "-n", type=click.IntRange(min=1), default=None, help="Cores to use (default: all).")
 @click.option("--runs", default=5, show_default=True, type=click.IntRange(min=1), help="Inferences to time.")
 @click.option("--schedule", "mode", type=click.Choice(["static", "barrier"]), default="static", show_default=True)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), callback=writable_file, help="Also write the figures here.")
 @click.option("--port", "-p", default=None, help=PORT_HELP)
 @click.option("--baud", type=click.IntRange(min=1), default=None, help=BAUD_HELP)
 @click.option("--build", "build_path", type=click.Path(path_type=Path), default=None, help=BUILD_HELP)

@@ -14,7 +14,7 @@ from arielml.errors import UsageError
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", "-b", "board_name", required=True, help="Board name or board TOML file.")
-@click.option("--cores", "-n", type=int, default=None, help="Cores to use (default: all of the board's).")
+@click.option("--cores", "-n", type=click.IntRange(min=1), default=None, help="Cores to use (default: all of the board's).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: ~/.cache/arielml/builds/MODEL-BOARD-Nc).")
 @click.option("--schedule", "mode", type=click.Choice(["static", "barrier"]), default="static",

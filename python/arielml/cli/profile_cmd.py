@@ -15,7 +15,7 @@ from arielml.runners.serial_port import BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", "-b", "board_name", required=True, help="Board name or board TOML file.")
-@click.option("--cores", "-n", type=int, default=None, help="Tiling to profile (default: all cores).")
+@click.option("--cores", "-n", type=click.IntRange(min=1), default=None, help="Tiling to profile (default: all cores).")
 @click.option("--runs", default=2, show_default=True, type=click.IntRange(min=1),
               help="Inferences; the minimum per task is kept.")
 @click.option("--port", "-p", default=None,

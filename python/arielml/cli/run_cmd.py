@@ -16,7 +16,7 @@ from arielml.runners.device import qemu_device
 from arielml.runners.host import execution_order, run_tasks
 from arielml.runners.serial_port import (BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP, RUN_SECONDS,
                                          default_baud, port_build, port_device)
-from arielml.tensors_io import load_inputs, random_inputs, save_outputs
+from arielml.tensors_io import load_inputs, random_inputs, save_outputs, writable_file
 
 
 @click.command()
@@ -25,13 +25,13 @@ from arielml.tensors_io import load_inputs, random_inputs, save_outputs
               help="'host' runs the Rust kernels in this process; an emulated board (qemu-an521, "
                    "qemu-riscv32) builds the firmware and runs it under QEMU; a real board (rp2040, "
                    "rp2350) needs --port and the build flashed on it.")
-@click.option("--cores", "-n", type=int, default=None,
+@click.option("--cores", "-n", type=click.IntRange(min=1), default=None,
               help="Cores to split the work over (default: 1 on host, all of a board's).")
 @click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False, path_type=Path),
               help=".npz with one array per model input (by tensor name, or arr_0, arr_1...).")
-@click.option("--outputs", "outputs_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--outputs", "outputs_path", type=click.Path(dir_okay=False, path_type=Path), callback=writable_file,
               help="Write the model outputs here (.npz, keyed by output tensor name).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs used without --inputs.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random inputs used without --inputs.")
 @click.option("--check", is_flag=True,
               help="Compare with the reference: TFLM for .tflite (int8 tensors identical, float32 within "
                    "1e-5 relative), onnxruntime for .onnx (NCHW; float32 within 1e-5 relative, QDQ int8 "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from arielml.tensors_io import writable_file
 from arielml.boards import get_board
 from arielml.errors import UsageError
 from arielml.exact import DEFAULT_TIME_LIMIT, exact_schedule
@@ -73,13 +74,13 @@ def _table(ours: Figures, base: Figures, mode: str) -> str:
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--board", "-b", "board_name", required=True, help="Board name or board TOML file.")
-@click.option("--cores", "-n", type=int, default=None, help="Cores to use (default: all of the board's).")
+@click.option("--cores", "-n", type=click.IntRange(min=1), default=None, help="Cores to use (default: all of the board's).")
 @click.option("--schedule", "mode", type=click.Choice(["static", "barrier", "exact"]), default="static",
               show_default=True, help="static: list scheduler; barrier: the prior art; "
                                       "exact: CP-SAT optimum for small graphs (needs ortools).")
-@click.option("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, show_default=True,
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIME_LIMIT, show_default=True,
               help="Seconds the exact solver may take.")
-@click.option("--gantt", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--gantt", type=click.Path(dir_okay=False, path_type=Path), callback=writable_file,
               help="Write an SVG Gantt chart of the schedule here.")
 def schedule(model: Path, board_name: str, cores: int | None, mode: str, time_limit: float,
              gantt: Path | None) -> None:

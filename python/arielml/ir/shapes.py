@@ -47,6 +47,8 @@ def _need(cond: bool, msg: str) -> None:
 
 def _spatial(x: Shape, filt: tuple[int, int], stride, dilation, pad: Padding) -> tuple[int, int]:
     _need(len(x) == 4, f"input must be NHWC (rank 4), got {list(x)}")
+    _need(len(filt) == len(stride) == len(dilation) == 2,
+          f"filter, stride and dilation must each have 2 values, got {list(filt)}, {list(stride)}, {list(dilation)}")
     _need(min(stride) >= 1 and min(dilation) >= 1, "stride and dilation must be >= 1")
     oh = conv_out_size(x[1], filt[0], stride[0], dilation[0], pad.top, pad.bottom)
     ow = conv_out_size(x[2], filt[1], stride[1], dilation[1], pad.left, pad.right)
