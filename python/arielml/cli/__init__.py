@@ -7,6 +7,7 @@ prints it on one line and exits with its code, never with a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -48,7 +49,21 @@ def _register() -> None:
 _register()
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every `with` block ends its
+    emulator or child process (QEMU runs in its own session and would outlive us)."""
+
+
+def _terminate(signum, _frame):
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, _terminate)
+        except ValueError:  # not the main thread (an embedding caller): leave its handlers
+            break
     try:
         rv = cli.main(args=argv, prog_name="arielml", standalone_mode=False)
     except ArielError as e:
@@ -71,4 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Terminated as e:
+        signum = e.args[0]
+        click.echo(f"error: terminated by {signal.Signals(signum).name}; emulators and child "
+                   f"processes stopped", err=True)
+        sys.exit(128 + signum)
     sys.exit(rv if isinstance(rv, int) else 0)
