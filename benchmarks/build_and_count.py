@@ -7,11 +7,14 @@ cold: an empty cargo target directory (core, dependencies and the model crate co
 warm: the shared target directory already holds core and the dependencies (the normal
 case after the first build), a new model crate compiles and links.
 Counts: QEMU -icount shift=0, one inference, board counter resolution (50 on an521).
+The last row is the geometric mean of the ratios. benchmarks/core_families.py is the
+sibling for the Cortex-M0+ and RV32 families, with a per-op-kind breakdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 import time
@@ -47,11 +50,15 @@ def main() -> None:
             else:
                 os.environ["CARGO_TARGET_DIR"] = saved
     print(f"kws_ref_model on {board.name}: cold build {cold:.1f} s, warm build {warm:.1f} s\n")
-    rows = []
+    rows, ref_ratios, cmsis_ratios = [], [], []
     for name in INT8_MODELS:
         ours = profile_model(model_path(name), board, 1).total_instructions
+        ref_ratios.append(ours / TFLM_REF_INSTR[name])
+        cmsis_ratios.append(ours / TFLM_CMSIS_INSTR[name])
         rows.append([name, f"{ours:,.0f}", f"{TFLM_REF_INSTR[name]:,}", f"{ours / TFLM_REF_INSTR[name]:.2f}x",
                      f"{TFLM_CMSIS_INSTR[name]:,}", f"{ours / TFLM_CMSIS_INSTR[name]:.2f}x"])
+    geo = [math.exp(sum(map(math.log, r)) / len(r)) for r in (ref_ratios, cmsis_ratios)]
+    rows.append(["geometric mean", "", "", f"{geo[0]:.2f}x", "", f"{geo[1]:.2f}x"])
     print(f"Instructions per inference, one core of {board.name} (QEMU -icount shift=0)")
     print(table(rows, ["model", "arielml", "TFLM ref", "ratio", "TFLM+CMSIS-NN", "ratio"]))
 
