@@ -9,6 +9,7 @@ line) lives here; no `if board == ...` anywhere else.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -216,6 +217,9 @@ def _check(board: Board, src: Path) -> None:
         if bad:
             raise UsageError(f"{src}: 'memories[{i}].cores' names no such core {bad[0]}")
     fw = board.firmware
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", fw.crate):
+        raise UsageError(f"{src}: 'firmware.crate' must be a directory name under firmware/boards "
+                         f"(lower-case letters, digits, '-' and '_'), not {fw.crate!r}")
     for key in ("stack_bytes", "counter_hz"):
         if getattr(fw, key) <= 0:
             raise UsageError(f"{src}: 'firmware.{key}' must be positive, not {getattr(fw, key)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from arielml.arena import ArenaPlan
 from arielml.boards import REPO_ROOT, Board
+from arielml.codegen import safe
 from arielml.codegen.model_rs import model_rs, shared_bytes
 from arielml.pipeline import Compiled
 
@@ -150,8 +151,8 @@ def write_crate(c: Compiled, arena: ArenaPlan, board: Board, out: Path) -> Gener
     board_pkg = f"arielml-board-{board.firmware.crate}"
     package = package_name(out)
     mid = model_id(c.source.read_bytes())
-    _write(crate_dir / "Cargo.toml", CARGO_TOML.format(package=package, root=REPO_ROOT.as_posix(),
-                                                       board_pkg=board_pkg, board_dir=board.firmware.crate))
+    _write(crate_dir / "Cargo.toml", CARGO_TOML.format(package=package, root=safe.toml_str(REPO_ROOT.as_posix()),
+                                                       board_pkg=board_pkg, board_dir=safe.toml_str(board.firmware.crate)))
     board_mod = board_pkg.replace("-", "_")
     if board.multi_image:
         images = tuple(im.cores for im in board.images)
@@ -162,12 +163,12 @@ def write_crate(c: Compiled, arena: ArenaPlan, board: Board, out: Path) -> Gener
             _write(crate_dir / "src" / f"consts{k}.bin", blob)
             sizes.append(len(blob))
         mods = "\n".join(f'#[cfg_attr(arielml_image = "{k}", path = "model{k}.rs")]' for k in range(len(images)))
-        _write(crate_dir / "src" / "main.rs", MAIN_RS_IMAGES.format(model=c.source.name, board=board.name,
+        _write(crate_dir / "src" / "main.rs", MAIN_RS_IMAGES.format(model=safe.comment(c.source.name), board=safe.comment(board.name),
                                                                     board_mod=board_mod, mods=mods))
     else:
         images = (tuple(range(c.cores)),)
         text, blob = model_rs(c, arena, mid)
-        _write(crate_dir / "src" / "main.rs", MAIN_RS.format(model=c.source.name, board=board.name,
+        _write(crate_dir / "src" / "main.rs", MAIN_RS.format(model=safe.comment(c.source.name), board=safe.comment(board.name),
                                                              board_mod=board_mod))
         _write(crate_dir / "src" / "model.rs", text)
         _write(crate_dir / "src" / "consts.bin", blob)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from arielml.arena import ArenaPlan
+from arielml.codegen import safe
 from arielml.lower import RustCx
 from arielml.pipeline import Compiled
 
@@ -155,7 +156,7 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
     tables = "".join(f"static CORE{k}: [u16; {len(tbl)}] = {list(tbl)};\n" for k, tbl in enumerate(c.schedule.cores))
     core_refs = ", ".join(f"&CORE{k}" for k in range(len(c.schedule.cores)))
     g = c.graph
-    text = HEADER.format(source=c.source.name, cores=c.cores, mode=c.mode, arena=max(arena.size, 8),
+    text = HEADER.format(source=safe.comment(c.source.name), cores=c.cores, mode=c.mode, arena=max(arena.size, 8),
                          blob=len(blob.data), blob_file=blob_file, tasks=len(c.tasks),
                          section=SECTION if image_cores is not None else "")
     text += "\n" + "\n".join(funcs) + f"""

@@ -1,0 +1,67 @@
+"""The one way a foreign string (a model file name, a board name, a path) reaches
+generated source. Model files are untrusted: their names and contents may hold newlines,
+comment terminators, quotes or anything else, and nothing of that may become code.
+
+Each function returns text that is inert where it is placed:
+- `comment`: printable ASCII on one line, without `*/` or `/*`, capped in length; the rest
+  is escaped as `\\u{..}`, so the reader still sees what the name was;
+- `rust_str`: the body of a Rust "..." literal;
+- `ident`: a Rust identifier;
+- `toml_str`: the body of a TOML basic string ("...").
+"""
+
+from __future__ import annotations
+
+import re
+
+COMMENT_MAX = 120
+
+
+def _escape(ch: str) -> str:
+    return f"\\u{{{ord(ch):x}}}"
+
+
+def comment(text: str, limit: int = COMMENT_MAX) -> str:
+    """`text` safe inside a `//` (or `//!`, `///`) comment line or a `/* */` block."""
+    out = []
+    for ch in str(text):
+        out.append(ch if " " <= ch <= "~" and ch != "\\" else ("\\\\" if ch == "\\" else _escape(ch)))
+    s = "".join(out).replace("*/", "*\\/").replace("/*", "/\\*")
+    if len(s) > limit:
+        s = s[:limit - 3] + "..."
+    return s
+
+
+def rust_str(text: str) -> str:
+    """`text` as the body of a Rust string literal (the caller writes the quotes)."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(_escape(ch))
+    return "".join(out)
+
+
+def ident(text: str, prefix: str = "x") -> str:
+    """A Rust identifier derived from `text`: [A-Za-z0-9_], never empty, never starting
+    with a digit (then `prefix` is put in front)."""
+    s = re.sub(r"[^A-Za-z0-9_]", "_", str(text))
+    if not s or s[0].isdigit() or s == "_":
+        s = f"{prefix}_{s}"
+    return s
+
+
+def toml_str(text: str) -> str:
+    """`text` as the body of a TOML basic string (the caller writes the quotes)."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append(f"\\U{ord(ch):08X}")
+    return "".join(out)
