@@ -79,3 +79,22 @@ def test_inference_still_correct_after_damage(device_session):
     x = random_inputs(g, 5)
     report = check_tflite(g, AD01, x, dev.infer(x).outputs)
     assert report.ok, report.summary()
+
+
+def test_frame_cut_off_mid_way_then_a_burst_of_garbage(device_session):
+    """The host side restarts mid-frame (half a frame sent, then nothing of it) and a burst
+    of line noise follows: the device resynchronises and the next inference is exact."""
+    import random
+
+    build, session = device_session
+    port = session.port
+    frame = encode_frame(MsgType.PING, 40, b"x" * 200)
+    port.write(frame[:len(frame) // 2])
+    rng = random.Random(3)
+    port.write(bytes(rng.randrange(256) for _ in range(4096)))
+    dev = Device(Link(port, timeout=10.0), build)
+    g = build.compiled.graph
+    for seed in (6, 7):
+        x = random_inputs(g, seed)
+        report = check_tflite(g, AD01, x, dev.infer(x).outputs)
+        assert report.ok, report.summary()
