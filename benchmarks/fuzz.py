@@ -3,8 +3,8 @@
 
 Usage: .venv/bin/python benchmarks/fuzz.py [--format tflite|onnx] [--cases N] [--seed S]
                                            [--cli-every K] [--timeout S] [--save DIR]
-Each case mutates one seed model (the MLPerf Tiny int8 models for .tflite; a small float
-and a QDQ model built with onnx.helper for .onnx) and drives the Python API in-process:
+Each case mutates one seed model (the MLPerf Tiny int8 models for .tflite; the tests' small float
+model built with onnx.helper for .onnx) and drives the Python API in-process:
 import, optimise, compile for 2 cores, run every task on the host. Every K-th case also
 goes through the CLI (`arielml run FILE --board host`) in a subprocess, where the exit
 code and the stderr line are checked. Outcomes:
@@ -140,13 +140,7 @@ def mutate_tflite(seed: bytes, fields, rng: random.Random) -> bytes:
 
 def onnx_seeds() -> list:
     from _models import onnx_float_model
-    seeds = [onnx_float_model()]
-    try:
-        from _models import onnx_qdq_model  # type: ignore
-        seeds.append(onnx_qdq_model())
-    except ImportError:
-        pass
-    return seeds
+    return [onnx_float_model()]
 
 
 def mutate_onnx(seed, rng: random.Random) -> bytes:

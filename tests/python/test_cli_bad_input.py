@@ -6,26 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from _cli import cli, one_error_line
 from _models import MODELS_DIR
 from arielml.boards import BOARDS_DIR
-from arielml.cli import main
 
 MODEL = MODELS_DIR / "ad01_int8.tflite"
 AN521 = (BOARDS_DIR / "qemu-an521.toml").read_text()
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -24,12 +24,12 @@ import numpy as np
 import pytest
 import serial
 
+from _cli import cli, one_error_line
 from _models import MODELS_DIR
 from arielml import protocol as p
 from arielml.boards import REPO_ROOT, get_board, load_boards
 from arielml.build import build_model
 from arielml.check import check_tflite
-from arielml.cli import main
 from arielml.pipeline import load
 from arielml.profile import load_profile
 from arielml.runners.rp2040js import Rp2040jsSession, require_runner
@@ -40,19 +40,6 @@ KWS = MODELS_DIR / "kws_ref_model.tflite"
 RP2040 = get_board("rp2040")
 
 
-def cli(capsys, *args) -> tuple[int, str, str]:
-    """Run `arielml ARGS` in-process: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # ------------------------------------------------------------------------- a fake board on a pty

@@ -32,8 +32,8 @@ def comment(text: str, limit: int = COMMENT_MAX) -> str:
     return s
 
 
-def rust_str(text: str) -> str:
-    """`text` as the body of a Rust string literal (the caller writes the quotes)."""
+def _quoted_body(text: str, escape) -> str:
+    """Printable ASCII kept, quotes and backslashes backslashed, the rest `escape(ch)`."""
     out = []
     for ch in str(text):
         if ch in '"\\':
@@ -41,8 +41,13 @@ def rust_str(text: str) -> str:
         elif " " <= ch <= "~":
             out.append(ch)
         else:
-            out.append(_escape(ch))
+            out.append(escape(ch))
     return "".join(out)
+
+
+def rust_str(text: str) -> str:
+    """`text` as the body of a Rust string literal (the caller writes the quotes)."""
+    return _quoted_body(text, _escape)
 
 
 def ident(text: str, prefix: str = "x") -> str:
@@ -56,12 +61,4 @@ def ident(text: str, prefix: str = "x") -> str:
 
 def toml_str(text: str) -> str:
     """`text` as the body of a TOML basic string (the caller writes the quotes)."""
-    out = []
-    for ch in str(text):
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif " " <= ch <= "~":
-            out.append(ch)
-        else:
-            out.append(f"\\U{ord(ch):08X}")
-    return "".join(out)
+    return _quoted_body(text, lambda ch: f"\\U{ord(ch):08X}")
