@@ -14,7 +14,7 @@ from pathlib import Path
 
 from arielml.arena import ArenaPlan, plan_arena
 from arielml.boards import Board
-from arielml.codegen import GeneratedCrate, write_crate
+from arielml.codegen import GeneratedCrate, safe, write_crate
 from arielml.elf import image_memories, memory_use, write_bin
 from arielml.errors import UsageError
 from arielml.firmware import build_crate, cache_dir, shared_block_bytes, shared_region
@@ -41,7 +41,12 @@ class Build:
 
 def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
     tag = "" if mode == "static" else f"-{mode}"
-    return cache_dir() / "builds" / f"{model.stem}-{board.name}-{cores}c{tag}"
+    # The model's name is foreign: a name that is not a plain path component keeps only its
+    # safe characters, plus a hash of the whole name so that two such names do not collide.
+    stem = safe.path_part(model.stem)
+    if stem != model.stem:
+        stem += "-" + hashlib.sha256(model.stem.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return cache_dir() / "builds" / f"{stem}-{safe.path_part(board.name)}-{cores}c{tag}"
 
 
 def scratch_bytes(c: Compiled, cores=None) -> int:

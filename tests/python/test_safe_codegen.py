@@ -93,3 +93,53 @@ def test_hostile_model_name_builds(tmp_path):
     shutil.copyfile(MODELS_DIR / "ad01_int8.tflite", hostile)
     b = build_model(hostile, get_board("qemu-an521"), cores=2, out=tmp_path / "out")
     assert b.elf.is_file() and b.elf.stat().st_size > 0
+
+
+def test_keywords_surrogates_and_path_parts():
+    assert safe.ident("fn") == "fn_" and safe.ident("Self") == "Self_" and safe.ident("fn_") == "fn_"
+    # a lone surrogate (undecodable file name) has no Rust or TOML escape: U+FFFD instead
+    assert safe.rust_str("\udcff") == "\\u{fffd}" and safe.toml_str("\udcff") == "\\U0000FFFD"
+    assert safe.comment("\udcff") == "\\u{fffd}"
+    for text in (HOSTILE, "", ".", "..", "-x", "a/b"):
+        s = safe.path_part(text)
+        assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", s) and len(s) <= safe.PATH_PART_MAX, s
+    assert safe.path_part("ad01_int8") == "ad01_int8"
+
+
+def test_default_build_directory_of_a_hostile_name_is_one_plain_component(tmp_path):
+    from pathlib import Path
+
+    from arielml.build import default_out
+    board = get_board("qemu-an521")
+    assert default_out(Path("ad01_int8.tflite"), board, 2, "static").name == "ad01_int8-qemu-an521-2c"
+    a = default_out(Path(HOSTILE_FILE), board, 2, "static")
+    b = default_out(Path(HOSTILE_FILE.replace("a\n", "b\n")), board, 2, "static")
+    assert a != b and a.parent == b.parent
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", a.name), a.name
+
+
+def test_hostile_tensor_and_op_names_do_not_reach_the_crate(tmp_path):
+    """Model contents name tensors, ops and the graph: none of it reaches generated text."""
+    import dataclasses
+
+    from arielml.pipeline import compile_graph, load
+    board = get_board("qemu-an521")
+    model = tmp_path / "m.tflite"
+    shutil.copyfile(MODELS_DIR / "ad01_int8.tflite", model)
+    g = load(model)
+    ren = {name: f"{HOSTILE} t{i}" for i, name in enumerate(g.tensors)}
+    hostile = dataclasses.replace(
+        g, name=HOSTILE,
+        tensors={ren[k]: dataclasses.replace(t, name=ren[k]) for k, t in g.tensors.items()},
+        ops=[dataclasses.replace(op, name=f"{HOSTILE} op{i}", inputs=tuple(ren[x] for x in op.inputs),
+                                 outputs=tuple(ren[x] for x in op.outputs)) for i, op in enumerate(g.ops)],
+        inputs=[ren[x] for x in g.inputs], outputs=[ren[x] for x in g.outputs])
+    crates = {}
+    for tag, graph in (("h", hostile), ("p", g)):
+        c = compile_graph(graph, source=model, board=board, cores=2)
+        crates[tag] = _crate_files(write_crate(c, plan_arena(c), board, tmp_path / f"out-{tag}").dir)
+    assert crates["h"].keys() == crates["p"].keys()
+    norm_pkg = lambda t: re.sub(rb"arielml-model-[0-9a-f]{10}", b"PKG", t)  # noqa: E731
+    for name, data in crates["h"].items():
+        assert b"injected" not in data, name
+        assert norm_pkg(data) == norm_pkg(crates["p"][name]), name
