@@ -24,7 +24,7 @@ from _common import INT8_MODELS, TFLM_CMSIS_INSTR, TFLM_REF_INSTR, model_path, t
 
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.profile import profile_model
+from arielml.target.profile import profile_model
 
 
 def timed_build(board, out: Path) -> float:

@@ -26,9 +26,9 @@ from collections import defaultdict
 from _common import INT8_MODELS, ROOT, model_path, table
 
 from arielml.boards import get_board
-from arielml.inspect import op_macs
+from arielml.ir.kinds import op_macs
 from arielml.pipeline import compile_model
-from arielml.profile import profile_model
+from arielml.target.profile import profile_model
 
 FAMILIES = {
     "m33": ("qemu-an521", "TFLM+CMSIS-NN (M33)"),

@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT / "tests" / "python"))
 import numpy as np  # noqa: E402
 
 from arielml.errors import ArielError  # noqa: E402
+from arielml.oracle.host import execution_order, run_tasks  # noqa: E402
+from arielml.oracle.tensors_io import random_inputs  # noqa: E402
 from arielml.pipeline import compile_model  # noqa: E402
-from arielml.runners.host import execution_order, run_tasks  # noqa: E402
-from arielml.tensors_io import random_inputs  # noqa: E402
 
 
 class Hang(Exception):

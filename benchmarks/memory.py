@@ -11,10 +11,10 @@ import argparse
 
 from _common import INT8_MODELS, TFLM_ARENA, model_path, table
 
-from arielml.arena import plan_arena
 from arielml.boards import get_board
 from arielml.build import runtime_bytes
 from arielml.pipeline import compile_model
+from arielml.plan.arena import plan_arena
 
 
 def main() -> None:

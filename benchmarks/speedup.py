@@ -19,12 +19,12 @@ import argparse
 
 from _common import INT8_MODELS, TFLM_ARENA, model_path, table
 
-from arielml.arena import plan_arena
 from arielml.boards import get_board
 from arielml.build import runtime_bytes
 from arielml.pipeline import SYNC_CYCLES, compile_graph, load
-from arielml.profile import profile_model
-from arielml.replay import replay
+from arielml.plan.arena import plan_arena
+from arielml.schedule.replay import replay
+from arielml.target.profile import profile_model
 
 WAKE = 100.0  # instructions from a SEV/IPI on one core to the waiting core running again
 

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arielml.boards import Board
-from arielml.costs import task_costs
 from arielml.errors import UsageError
 from arielml.frontends import load_model
 from arielml.ir import Graph
 from arielml.lower import Lowered, lower_graph
 from arielml.lower.packing import board_family
-from arielml.partition import Task, build_tasks
 from arielml.passes import optimize
 from arielml.schedule import Schedule, barrier_schedule, list_schedule
+from arielml.schedule.costs import task_costs
+from arielml.schedule.partition import Task, build_tasks
 
 # Cycles a core loses when it has to wait for another core's task (measured later by
 # profiles; this is the analytic default).
@@ -93,7 +93,7 @@ def compile_graph(g: Graph, *, source: Path, board: Board | None = None, cores: 
     if mode == "barrier":
         sched = barrier_schedule(tasks, costs, speeds, barrier_cost=SYNC_CYCLES * cores)
     elif mode == "exact":
-        from arielml.exact import exact_schedule  # needs ortools, only when asked for
+        from arielml.schedule.exact import exact_schedule  # needs ortools, only when asked for
 
         sched = exact_schedule(tasks, costs, speeds, sync_cost=SYNC_CYCLES)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from arielml.firmware import target_dir
+from arielml.paths import target_dir
 
 
 @pytest.fixture(autouse=True, scope="session")

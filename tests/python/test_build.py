@@ -9,12 +9,12 @@ import sys
 import pytest
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import BOARDS_DIR, get_board
 from arielml.build import build_model
 from arielml.codegen import write_crate
 from arielml.errors import UsageError
 from arielml.pipeline import compile_model
+from arielml.plan.arena import plan_arena
 
 KWS = MODELS_DIR / "kws_ref_model.tflite"
 

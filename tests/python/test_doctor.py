@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from arielml.boards import load_boards
-from arielml.doctor import check_all
+from arielml.target.doctor import check_all
 
 
 def _doctor(*args: str, path: str | None = None) -> subprocess.CompletedProcess:

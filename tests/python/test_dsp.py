@@ -22,12 +22,12 @@ from elftools.elf.elffile import ELFFile
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
-from arielml.firmware import cargo_command
-from arielml.reference import TflmReference
-from arielml.runners.device import qemu_device
-from arielml.tensors_io import random_inputs
-from arielml.toolchain import RustToolchain
+from arielml.build.cargo import cargo_command
+from arielml.build.toolchain import RustToolchain
+from arielml.oracle.check import check_tflite
+from arielml.oracle.reference import TflmReference
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import qemu_device
 from tflite_test_models import Builder
 
 

@@ -7,9 +7,9 @@ import struct
 import pytest
 
 from arielml.boards import get_board
-from arielml.elf import memory_use, write_bin
+from arielml.build.cargo import build_crate
+from arielml.build.elf import memory_use, write_bin
 from arielml.errors import ArielError
-from arielml.firmware import build_crate
 
 pytestmark = pytest.mark.qemu
 

@@ -22,15 +22,15 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import BOARDS_DIR, REPO_ROOT, get_board
 from arielml.build import build_model, check_fit
+from arielml.build.cargo import _write_linker_dir, cargo_command, linker_script
+from arielml.build.toolchain import RustToolchain
 from arielml.codegen.crate import lockfile
-from arielml.doctor import check_board
 from arielml.errors import ArielError, UsageError
-from arielml.firmware import _write_linker_dir, cargo_command, linker_script
 from arielml.pipeline import compile_model
-from arielml.toolchain import RustToolchain
+from arielml.plan.arena import plan_arena
+from arielml.target.doctor import check_board
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from arielml.boards import get_board
-from arielml.flash import last_build, resolve
-from arielml.uf2 import encode
+from arielml.build.uf2 import encode
+from arielml.target.flash import last_build, resolve
 
 BOARD = get_board("rp2040")
 

@@ -13,8 +13,8 @@ import tflite
 from click.testing import CliRunner
 
 from _models import HYBRID_MODEL, INT8_MODELS, model_path
+from arielml.api.inspect import inspect_model, peak_activation_bytes
 from arielml.cli import cli
-from arielml.inspect import inspect_model, peak_activation_bytes
 from arielml.ir import ClampAttrs, DType, Graph, Op, OpKind, Tensor, TensorType
 
 pytestmark = pytest.mark.skipif(not model_path(INT8_MODELS[0]).exists(),

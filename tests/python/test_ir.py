@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from arielml import quant
 from arielml.ir import (
     ClampAttrs, Conv2DAttrs, DType, Graph, Op, OpKind, Padding, Quant, ReshapeAttrs, Tensor,
     TensorType, VerifyError, format_graph, same_padding, verify,
 )
+from arielml.ir import quant
 from arielml.passes import fold_reshapes, fuse_activations, optimize
 
 Q = Quant.per_tensor(0.05, -3)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from arielml import kernels as K
-from arielml import quant as Q
+from arielml.ir import quant as Q
+from arielml.lower import host_kernels as K
 from arielml.lower import packing
 
 import _tflm_ops as tflm

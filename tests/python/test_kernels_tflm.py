@@ -2,7 +2,7 @@
 
 Each example draws a geometry and a seed; arrays come from numpy with that seed (much
 faster than drawing them element by element). TFLM's own Prepare computes the multipliers
-from the model's float scales, the kernels get them from `arielml.quant`, so these tests
+from the model's float scales, the kernels get them from `arielml.ir.quant`, so these tests
 also check quant.py against TFLM.
 """
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from arielml import kernels as K
-from arielml import quant as Q
+from arielml.ir import quant as Q
+from arielml.lower import host_kernels as K
 
 import _tflm_ops as tflm  # noqa: E402  (tests/python is on sys.path under pytest)
 

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import _tflm_ops as tflm  # tests/python is on sys.path under pytest
-from arielml import kernels as K
-from arielml import quant as Q
+from arielml.ir import quant as Q
+from arielml.lower import host_kernels as K
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 SETTINGS = settings(max_examples=100, derandomize=True, deadline=None, database=None,

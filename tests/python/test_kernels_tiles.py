@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from arielml import kernels as K
+from arielml.lower import host_kernels as K
 
 SETTINGS = settings(max_examples=25, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))

@@ -18,16 +18,16 @@ sys.path.insert(0, str(ROOT / "models"))
 
 from tflite_test_models import Builder, new_ops_model, write_all  # noqa: E402
 
-from arielml.arena import plan_arena  # noqa: E402
-from arielml.check import check_tflite  # noqa: E402
 from arielml.codegen.model_rs import model_rs  # noqa: E402
 from arielml.errors import UsageError  # noqa: E402
 from arielml.ir import OpKind  # noqa: E402
 from arielml.lower import LOWERINGS  # noqa: E402
+from arielml.oracle.check import check_tflite  # noqa: E402
+from arielml.oracle.host import execution_order, run_tasks  # noqa: E402
+from arielml.oracle.reference import TflmReference  # noqa: E402
+from arielml.oracle.tensors_io import random_inputs  # noqa: E402
 from arielml.pipeline import compile_model  # noqa: E402
-from arielml.reference import TflmReference  # noqa: E402
-from arielml.runners.host import execution_order, run_tasks  # noqa: E402
-from arielml.tensors_io import random_inputs  # noqa: E402
+from arielml.plan.arena import plan_arena  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,13 @@ from elftools.elf.elffile import ELFFile
 
 from _models import INT8_MODELS as INT8_FILES
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import REPO_ROOT, get_board, load_board_file
 from arielml.build import CODE_ESTIMATE, build_model, check_fit_images
+from arielml.build.cargo import linker_script, shared_region
 from arielml.codegen import write_crate
 from arielml.errors import UsageError
-from arielml.firmware import linker_script, shared_region
 from arielml.pipeline import SYNC_CYCLES, compile_model, core_speeds
+from arielml.plan.arena import plan_arena
 from arielml.schedule import list_schedule
 
 BOARD = get_board("nrf5340")

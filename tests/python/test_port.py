@@ -26,15 +26,15 @@ import serial
 
 from _cli import cli, one_error_line
 from _models import MODELS_DIR
-from arielml import protocol as p
 from arielml.boards import REPO_ROOT, get_board, load_boards
 from arielml.build import build_model
-from arielml.check import check_tflite
+from arielml.oracle.check import check_tflite
+from arielml.oracle.tensors_io import random_inputs
 from arielml.pipeline import load
-from arielml.profile import load_profile
-from arielml.runners.rp2040js import Rp2040jsSession, require_runner
-from arielml.runners.serial_port import FLUSH, manifest_inputs
-from arielml.tensors_io import random_inputs
+from arielml.schedule.profiles import load_profile
+from arielml.target import protocol as p
+from arielml.target.rp2040js import Rp2040jsSession, require_runner
+from arielml.target.serial_port import FLUSH, manifest_inputs
 
 KWS = MODELS_DIR / "kws_ref_model.tflite"
 RP2040 = get_board("rp2040")

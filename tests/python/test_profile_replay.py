@@ -7,9 +7,10 @@ import pytest
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.firmware import target_dir
-from arielml.profile import load_profile, profile_model
-from arielml.replay import replay
+from arielml.paths import target_dir
+from arielml.schedule.profiles import load_profile
+from arielml.schedule.replay import replay
+from arielml.target.profile import profile_model
 
 
 def test_replay_of_a_known_schedule():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arielml import protocol as p
+from arielml.target import protocol as p
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors" / "protocol"
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from arielml import protocol as p
 from arielml.errors import EmulatorError
+from arielml.target import protocol as p
 
 
 class FakeDevice:

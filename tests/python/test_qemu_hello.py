@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from arielml.boards import get_board
+from arielml.build.cargo import build_crate
 from arielml.errors import EmulatorError
-from arielml.firmware import build_crate
-from arielml.hello import run_hello
-from arielml.runners.qemu import QemuSession
+from arielml.target.hello import run_hello
+from arielml.target.qemu import QemuSession
 
 pytestmark = pytest.mark.qemu
 

@@ -19,11 +19,11 @@ from elftools.elf.elffile import ELFFile
 from _models import MODELS_DIR
 from arielml.boards import REPO_ROOT, get_board, load_board_file
 from arielml.build import build_model
-from arielml.check import check_tflite
 from arielml.errors import UsageError
-from arielml.reference import TflmReference
-from arielml.runners.device import qemu_device
-from arielml.tensors_io import random_inputs
+from arielml.oracle.check import check_tflite
+from arielml.oracle.reference import TflmReference
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import qemu_device
 
 BOARD = REPO_ROOT / "tests" / "boards" / "qemu-an521-images.toml"
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
@@ -170,7 +170,7 @@ def test_weight_heavy_ops_move_to_the_image_with_room(tmp_path):
     assert text != BOARD.read_text()
     board = load_board_file(_write_board(tmp_path, text))
     from arielml.pipeline import CODE_ESTIMATE, compile_model
-    from arielml.arena import plan_arena
+    from arielml.plan.arena import plan_arena
     from arielml.codegen import write_crate
 
     c = compile_model(MODELS_DIR / "vww_96_int8.tflite", board=board, cores=2)

@@ -14,10 +14,10 @@ import pytest
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
-from arielml.reference import TflmReference
-from arielml.runners.device import qemu_device
-from arielml.tensors_io import random_inputs
+from arielml.oracle.check import check_tflite
+from arielml.oracle.reference import TflmReference
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import qemu_device
 
 pytestmark = pytest.mark.qemu
 

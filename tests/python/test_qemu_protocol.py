@@ -13,14 +13,14 @@ import pytest
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
-from arielml.protocol import (
+from arielml.oracle.check import check_tflite
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import Device
+from arielml.target.protocol import (
     SEQ_NONE, Decoder, Error, ErrorCode, Fault, Frame, MsgType, Pong, decode, encode_frame,
 )
-from arielml.runners.device import Device
-from arielml.runners.qemu import QemuSession
-from arielml.protocol import Link
-from arielml.tensors_io import random_inputs
+from arielml.target.protocol import Link
+from arielml.target.qemu import QemuSession
 
 pytestmark = pytest.mark.qemu
 AD01 = MODELS_DIR / "ad01_int8.tflite"

@@ -12,11 +12,11 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import get_board
 from arielml.build import build_model, check_fit
-from arielml.firmware import build_crate, linker_script
+from arielml.build.cargo import build_crate, linker_script
 from arielml.pipeline import compile_model
+from arielml.plan.arena import plan_arena
 
 BOARD = get_board("rp2040")
 INT8_MODELS = ["kws_ref_model", "vww_96_int8", "ad01_int8", "pretrainedResnet_quant", "str_ww_ref_model"]

@@ -24,13 +24,13 @@ from elftools.elf.elffile import ELFFile
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
+from arielml.build.cargo import build_crate
 from arielml.errors import EmulatorError
-from arielml.firmware import build_crate
-from arielml.protocol import Link
-from arielml.runners.device import Device
-from arielml.runners.rp2040js import Rp2040jsSession, require_runner
-from arielml.tensors_io import random_inputs
+from arielml.oracle.check import check_tflite
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import Device
+from arielml.target.protocol import Link
+from arielml.target.rp2040js import Rp2040jsSession, require_runner
 
 KWS = MODELS_DIR / "kws_ref_model.tflite"
 BOARD = get_board("rp2040")

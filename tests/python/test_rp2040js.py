@@ -17,10 +17,10 @@ import pytest
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_tflite
 from arielml.errors import EmulatorError
-from arielml.runners.rp2040js import Rp2040jsSession, require_runner, rp2040js_device
-from arielml.tensors_io import random_inputs
+from arielml.oracle.check import check_tflite
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.rp2040js import Rp2040jsSession, require_runner, rp2040js_device
 
 KWS = MODELS_DIR / "kws_ref_model.tflite"
 

@@ -13,12 +13,12 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import BOARDS_DIR, get_board
 from arielml.build import build_model, check_fit
+from arielml.build.cargo import build_crate, linker_script
 from arielml.errors import UsageError
-from arielml.firmware import build_crate, linker_script
 from arielml.pipeline import compile_model
+from arielml.plan.arena import plan_arena
 from test_uf2 import parse_uf2, reassemble
 
 BOARD = get_board("rp2350")

@@ -14,12 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models"))
 
 from tflite_test_models import float_convnet  # noqa: E402
 
-from arielml.check import FLOAT_RTOL, CheckReport, check_tflite, compare  # noqa: E402
 from arielml.ir import OpKind  # noqa: E402
+from arielml.oracle.check import FLOAT_RTOL, CheckReport, check_tflite, compare  # noqa: E402
+from arielml.oracle.host import execution_order, run_tasks  # noqa: E402
+from arielml.oracle.reference import TflmReference  # noqa: E402
+from arielml.oracle.tensors_io import random_inputs  # noqa: E402
 from arielml.pipeline import compile_model  # noqa: E402
-from arielml.reference import TflmReference  # noqa: E402
-from arielml.runners.host import execution_order, run_tasks  # noqa: E402
-from arielml.tensors_io import random_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from _models import MODELS_DIR as MLPERF_DIR
-from arielml.check import check_tflite
+from arielml.oracle.check import check_tflite
+from arielml.oracle.host import execution_order, run_tasks
+from arielml.oracle.reference import TflmReference
+from arielml.oracle.tensors_io import random_inputs
 from arielml.pipeline import compile_model
-from arielml.reference import TflmReference
-from arielml.runners.host import execution_order, run_tasks
-from arielml.tensors_io import random_inputs
 
 INT8_MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
 

@@ -1,6 +1,6 @@
 """ONNX models on the host against onnxruntime (NCHW in, NHWC in the IR): float32 within
 1e-5 relative; QDQ int8 (onnxruntime's quantize_static, per-channel and per-tensor)
-within 1 LSB per op, with the differing fraction reported. See arielml.check."""
+within 1 LSB per op, with the differing fraction reported. See arielml.oracle.check."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models"))
 
 from onnx_test_models import write_all  # noqa: E402
 
-from arielml.check import FLOAT_RTOL, check_onnx, onnx_inputs  # noqa: E402
 from arielml.ir import OpKind  # noqa: E402
+from arielml.oracle.check import FLOAT_RTOL, check_onnx, onnx_inputs  # noqa: E402
+from arielml.oracle.host import execution_order, run_tasks  # noqa: E402
+from arielml.oracle.reference import OnnxReference  # noqa: E402
+from arielml.oracle.tensors_io import random_inputs  # noqa: E402
 from arielml.pipeline import compile_model  # noqa: E402
-from arielml.reference import OnnxReference  # noqa: E402
-from arielml.runners.host import execution_order, run_tasks  # noqa: E402
-from arielml.tensors_io import random_inputs  # noqa: E402
 
 SEEDS = range(4)
 

@@ -9,11 +9,11 @@ import shutil
 import pytest
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import get_board
 from arielml.build import build_model
 from arielml.codegen import safe, write_crate
 from arielml.pipeline import compile_model
+from arielml.plan.arena import plan_arena
 
 INJECTED = 'compile_error!("injected");'
 HOSTILE = f'a\n{INJECTED}\n#[cfg(any())] mod m */ /* "q" \\ \u00e9\u2028\r\t\x1b end.tflite'

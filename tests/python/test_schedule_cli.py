@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from _models import MODELS_DIR
 from arielml.cli import cli
-from arielml.gantt import gantt_svg
 from arielml.pipeline import compile_model
+from arielml.schedule.gantt import gantt_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 AD01 = str(MODELS_DIR / "ad01_int8.tflite")

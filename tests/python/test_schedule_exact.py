@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from _models import MODELS_DIR
-from arielml import exact
-from arielml.arena import plan_arena
 from arielml.codegen.model_rs import model_rs
 from arielml.errors import ToolMissing, UsageError
-from arielml.partition import Task, TileSpec
+from arielml.oracle.host import execution_order, run_tasks
+from arielml.oracle.tensors_io import random_inputs
 from arielml.pipeline import SYNC_CYCLES, compile_model, core_speeds
-from arielml.runners.host import execution_order, run_tasks
+from arielml.plan.arena import plan_arena
+from arielml.schedule import exact
 from arielml.schedule import list_schedule
-from arielml.tensors_io import random_inputs
+from arielml.schedule.partition import Task, TileSpec
 from test_schedule_props import assert_valid
 
 pytest.importorskip("ortools")

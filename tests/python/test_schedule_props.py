@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arielml import exact
-from arielml.partition import Task, TileSpec
 from arielml.schedule import (Deadlock, Schedule, barrier_schedule, list_schedule,
                               makespan_lower_bound, retime, simulate)
+from arielml.schedule import exact
+from arielml.schedule.partition import Task, TileSpec
 
 EPS = 1e-6
 

@@ -18,9 +18,9 @@ import pytest
 from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.runners.device import qemu_device
-from arielml.runners.host import execution_order, run_tasks
-from arielml.tensors_io import random_inputs
+from arielml.oracle.host import execution_order, run_tasks
+from arielml.oracle.tensors_io import random_inputs
+from arielml.target.device import qemu_device
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 

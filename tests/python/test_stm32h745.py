@@ -18,13 +18,13 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from _models import MODELS_DIR
-from arielml.arena import plan_arena
 from arielml.boards import REPO_ROOT, get_board, load_board_file
 from arielml.build import build_model, check_fit_images
+from arielml.build.cargo import linker_script
 from arielml.codegen import write_crate
 from arielml.errors import ArielError, UsageError
-from arielml.firmware import linker_script
 from arielml.pipeline import SYNC_CYCLES, compile_model, core_speeds
+from arielml.plan.arena import plan_arena
 from arielml.schedule import retime
 
 if sys.version_info >= (3, 11):

@@ -1,5 +1,5 @@
 """firmware.uf2 against the UF2 specification (github.com/microsoft/uf2, README), read by a
-parser written here from the spec, independently of arielml.uf2: every field of every
+parser written here from the spec, independently of arielml.build.uf2: every field of every
 block, and the payloads reassembled must equal the flash image taken from the ELF."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from elftools.elf.elffile import ELFFile
 from _models import MODELS_DIR
 from arielml.boards import BOARDS_DIR, get_board
 from arielml.build import build_model
-from arielml.elf import write_bin
+from arielml.build.elf import write_bin
+from arielml.build.uf2 import encode, pages, write_uf2
 from arielml.errors import ArielError, UsageError
-from arielml.uf2 import encode, pages, write_uf2
 
 BOARD = get_board("rp2040")
 RP2040_FAMILY = 0xE48BFF56

@@ -11,11 +11,11 @@ import click
 from arielml.boards import Board, get_board
 from arielml.build import build_model
 from arielml.errors import UsageError
-from arielml.runners.device import RunResult, qemu_device
-from arielml.runners.serial_port import (BAUD_HELP, BUILD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP,
+from arielml.oracle.tensors_io import random_inputs, writable_file
+from arielml.target.device import RunResult, qemu_device
+from arielml.target.serial_port import (BAUD_HELP, BUILD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP,
                                          RUN_SECONDS, default_baud, manifest_inputs, port_build,
                                          port_device)
-from arielml.tensors_io import random_inputs, writable_file
 
 
 @click.command()

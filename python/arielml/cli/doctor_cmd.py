@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from arielml.boards import get_board, load_boards
-from arielml.doctor import check_all
 from arielml.errors import ToolMissing
+from arielml.target.doctor import check_all
 
 
 @click.command()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from arielml.flash import flash as do_flash
-from arielml.flash import resolve
+from arielml.target.flash import flash as do_flash
+from arielml.target.flash import resolve
 
 
 @click.command()

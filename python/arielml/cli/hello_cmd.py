@@ -8,7 +8,7 @@ import click
 
 from arielml.boards import get_board
 from arielml.errors import EmulatorError
-from arielml.hello import run_hello
+from arielml.target.hello import run_hello
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""`arielml inspect MODEL`: what a model costs, op by op (wraps arielml.inspect)."""
+"""`arielml inspect MODEL`: what a model costs, op by op (wraps arielml.api.inspect)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import click
 
+from arielml.api.inspect import Report, inspect_model
 from arielml.errors import UsageError
-from arielml.inspect import Report, inspect_model
 
 
 def _shapes(shapes: list[list[int]]) -> str:

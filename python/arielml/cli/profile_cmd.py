@@ -8,8 +8,9 @@ import click
 
 from arielml.boards import get_board
 from arielml.errors import UsageError
-from arielml.profile import profile_model, profile_path
-from arielml.runners.serial_port import BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP
+from arielml.schedule.profiles import profile_path
+from arielml.target.profile import profile_model
+from arielml.target.serial_port import BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP
 
 
 @click.command()

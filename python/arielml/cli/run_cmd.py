@@ -8,15 +8,15 @@ import click
 
 from arielml.boards import get_board
 from arielml.build import build_model
-from arielml.check import check_onnx, check_tflite
 from arielml.errors import ArielError, UsageError
 from arielml.lower import lower_graph
+from arielml.oracle.check import check_onnx, check_tflite
+from arielml.oracle.host import execution_order, run_tasks
+from arielml.oracle.tensors_io import load_inputs, random_inputs, save_outputs, writable_file
 from arielml.pipeline import compile_model
-from arielml.runners.device import qemu_device
-from arielml.runners.host import execution_order, run_tasks
-from arielml.runners.serial_port import (BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP, RUN_SECONDS,
+from arielml.target.device import qemu_device
+from arielml.target.serial_port import (BAUD_HELP, CONNECT_HELP, CONNECT_SECONDS, PORT_HELP, RUN_SECONDS,
                                          default_baud, port_build, port_device)
-from arielml.tensors_io import load_inputs, random_inputs, save_outputs, writable_file
 
 
 @click.command()

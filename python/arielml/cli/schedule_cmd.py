@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from arielml.tensors_io import writable_file
 from arielml.boards import get_board
-from arielml.errors import UsageError
-from arielml.exact import DEFAULT_TIME_LIMIT, exact_schedule
-from arielml.gantt import gantt_svg
 from arielml.build import stored_costs
+from arielml.errors import UsageError
+from arielml.oracle.tensors_io import writable_file
 from arielml.pipeline import SYNC_CYCLES, Compiled, compile_graph, core_speeds, load
 from arielml.schedule import Schedule, makespan_lower_bound
+from arielml.schedule.exact import DEFAULT_TIME_LIMIT, exact_schedule
+from arielml.schedule.gantt import gantt_svg
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,11 +6,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from arielml.arena import ArenaPlan
 from arielml.boards import REPO_ROOT, Board
 from arielml.codegen import safe
 from arielml.codegen.model_rs import model_rs, shared_bytes
 from arielml.pipeline import Compiled
+from arielml.plan.arena import ArenaPlan
 
 PACKAGE = "arielml-model"  # + a hash of the build directory, see package_name
 

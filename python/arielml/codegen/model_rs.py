@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from arielml.arena import ArenaPlan
 from arielml.codegen import safe
 from arielml.lower import RustCx
 from arielml.pipeline import Compiled
+from arielml.plan.arena import ArenaPlan
 
 _RUST_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "u8", np.dtype(np.int16): "i16",
                np.dtype(np.int32): "i32", np.dtype(np.uint32): "u32",

@@ -1,7 +1,7 @@
 """Elementwise unary ops: QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, and
 the standalone clamps RELU, RELU6 and CLIP; int8 and float32.
 
-All tile NHWC rows and channels (partition.ELEMENTWISE) over the tensor's rank-4 view.
+All tile NHWC rows and channels (ir.kinds: elementwise) over the tensor's rank-4 view.
 
 There is no clamp kernel. A standalone clamp is lowered to MUL by a constant 1:
   int8:    y = clamp(out_zp + MultiplyByQuantizedMultiplier((x - in_zp) * 1, m, s), lo, hi)
@@ -19,9 +19,10 @@ import math
 
 import numpy as np
 
-from arielml import kernels, quant
 from arielml.errors import UsageError
 from arielml.ir import DType, Graph, Op, OpKind
+from arielml.ir import quant
+from arielml.lower import host_kernels as kernels
 from arielml.lower.base import KCRATE, Lowered, RustCx, f32_lit, shape4, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arielml.ir import Graph, Op, Tensor
+from arielml.ir.kinds import out_grid
 
 # A tile as the kernels' Python wrappers take it: (row0, row1, channel0, channel1).
 HostTile = tuple[int, int, int, int]
@@ -143,14 +144,12 @@ def dims_lit(values, ty: str = "") -> str:
 
 def nd_tile(kind, ir_shape, kernel_shape, tile: HostTile | None) -> HostTile:
     """The tile a rank-5 kernel takes for a tile of the op's output as the partitioner
-    cut it (`partition.out_grid` of the IR shape).
+    cut it (`ir.kinds.out_grid` of the IR shape).
 
     A tile covering the whole output becomes the kernel's whole output: the IR shape can
     differ from the kernel's (MEAN without keep_dims, STRIDED_SLICE's shrunk axes, rank
     5). A partial tile is passed through when both views index the same rows/channels.
     """
-    from arielml.partition import out_grid  # partition does not import lower
-
     k5 = shape5(kernel_shape)
     full = (0, k5[2], 0, k5[4])
     if tile is None:

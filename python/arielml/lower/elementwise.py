@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 
-from arielml import kernels, quant
 from arielml.ir import DType, Graph, Op, OpKind
+from arielml.ir import quant
+from arielml.lower import host_kernels as kernels
 from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from arielml import kernels
 from arielml.ir import DType, Graph, Op
+from arielml.lower import host_kernels as kernels
 from arielml.lower import packing
 from arielml.lower.base import Lowered, RustCx, f32_lit, tensors, zp
 

@@ -12,11 +12,12 @@ import math
 
 import numpy as np
 
-from arielml import kernels, quant
 from arielml.errors import UsageError
 from arielml.ir import NO_CLAMP, DType, Graph, Op
+from arielml.ir import quant
+from arielml.lower import host_kernels as kernels
 from arielml.lower.base import (
-    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, shape5, shape5_lit, tensors, zp,
+    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, shape5_lit, tensors, zp,
 )
 
 MEM = f"{KCRATE}::memory"

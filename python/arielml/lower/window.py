@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 
-from arielml import kernels
 from arielml.ir import Conv2DAttrs, DType, Graph, Op, OpKind, Pool2DAttrs
+from arielml.lower import host_kernels as kernels
 from arielml.lower import packing
 from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds

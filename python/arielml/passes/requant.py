@@ -1,7 +1,7 @@
 """Precompute int8 requantization: float scales -> int32 multiplier + shift, as TFLM's
 Prepare does, so kernels only see integers (and match TFLM bit for bit).
 
-The arithmetic lives in arielml.quant (shared with the kernel tests); this pass decides
+The arithmetic lives in arielml.ir.quant (shared with the kernel tests); this pass decides
 which formula each op uses and where the result goes (Op.requant).
 """
 
@@ -12,11 +12,11 @@ import math
 
 import numpy as np
 
-from arielml import quant as q
 from arielml.errors import UsageError
 from arielml.ir import (
     AddRequant, ChannelRequant, DType, Graph, MulRequant, Op, OpKind, SoftmaxRequant, Tensor,
 )
+from arielml.ir import quant as q
 
 
 def activation_bounds(clamp: tuple[float, float], out: Tensor) -> tuple[int, int]:

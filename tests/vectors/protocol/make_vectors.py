@@ -22,8 +22,8 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "python"))
 
-from arielml import protocol as p  # noqa: E402
-from arielml.protocol import ErrorCode as E  # noqa: E402
+from arielml.target import protocol as p  # noqa: E402
+from arielml.target.protocol import ErrorCode as E  # noqa: E402
 
 # Field values here are repeated in the Rust tests (protocol/tests.rs): change both.
 MESSAGES = [

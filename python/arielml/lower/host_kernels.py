@@ -170,7 +170,7 @@ def _binary_shapes(a, b):
 
 def binary_s8(op: str, a, b, params: dict, *, act=INT8_RANGE, tile: Tile = None, out=None):
     """ADD/SUB/MUL int8. `params` holds input{1,2}_offset, output_offset and the
-    multipliers of `arielml.quant.add_params`/`mul_params` (missing ones default to 0)."""
+    multipliers of `arielml.ir.quant.add_params`/`mul_params` (missing ones default to 0)."""
     sa, sb, so, out_shape = _binary_shapes(a, b)
     keys = ["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
             "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
@@ -204,7 +204,7 @@ def softmax_f32(x, *, beta=1.0, tile: Tile = None, out=None):
 
 
 def unary_s8(op: str, x, params: Sequence[int], *, tile: Tile = None, out=None):
-    """logistic / tanh / leaky_relu / requantize; params from the matching arielml.quant
+    """logistic / tanh / leaky_relu / requantize; params from the matching arielml.ir.quant
     function (`sigmoid_params`, `leaky_relu_params`, `requantize_op_params`)."""
     raw = _native.unary_s8(op, _i8(x), _shape4(x.shape), [int(v) for v in params], tile,
                            _out(out, np.int8))
@@ -225,7 +225,7 @@ def dequantize_s8_f32(x, scale: float, zero_point: int, *, tile: Tile = None, ou
 
 def unary_f32(op: str, x, *, tile: Tile = None, out=None):
     """float32 logistic / tanh / hard_swish (int8 hard_swish is `unary_s8("hard_swish",
-    x, arielml.quant.hard_swish_params(...))`)."""
+    x, arielml.ir.quant.hard_swish_params(...))`)."""
     raw = _native.unary_f32(op, _f32(x), _shape4(x.shape), tile, _out(out, np.float32))
     return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
 
@@ -282,8 +282,8 @@ def transpose(x, perm, *, tile: Tile = None, out=None):
 
 def strided_slice(x, begin, end, strides, *, begin_mask=0, end_mask=0, shrink_axis_mask=0,
                   tile: Tile = None, out=None):
-    """TFLM STRIDED_SLICE (no ellipsis/new-axis masks); geometry from arielml.quant."""
-    from arielml import quant
+    """TFLM STRIDED_SLICE (no ellipsis/new-axis masks); geometry from arielml.ir.quant."""
+    from arielml.ir import quant
     name, dt = _typed(x)
     g = quant.strided_slice_params(x.shape, begin, end, strides, begin_mask, end_mask,
                                    shrink_axis_mask)
@@ -319,7 +319,7 @@ def pad(x, paddings, pad_value=0, *, tile: Tile = None, out=None):
 
 def concatenation(inputs, axis: int, *, requant=None, tile: Tile = None, out=None):
     """One kernel call per input into one output. `requant[i]` (from
-    `arielml.quant.requantize_op_params`) requantizes int8 input i; None copies it."""
+    `arielml.ir.quant.requantize_op_params`) requantizes int8 input i; None copies it."""
     name, dt = _typed(inputs[0])
     rank = inputs[0].ndim
     shape = list(inputs[0].shape)
@@ -336,7 +336,7 @@ def concatenation(inputs, axis: int, *, requant=None, tile: Tile = None, out=Non
 
 
 def mean(x, axes, *, keep_dims=True, params=None, tile: Tile = None, out=None):
-    """MEAN over `axes`; int8 takes `arielml.quant.mean_params(...)`. Tiles index the
+    """MEAN over `axes`; int8 takes `arielml.ir.quant.mean_params(...)`. Tiles index the
     keep_dims shape (the flat layout is the same either way)."""
     name, dt = _typed(x)
     red = {int(a) % x.ndim for a in axes}

@@ -10,20 +10,10 @@ The partitioner never sees cores; it takes how many tiles each op should get.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from arielml.ir import Conv2DAttrs, Graph, Op, OpKind, Pool2DAttrs
-
-# Ops whose output rows depend only on a window of input rows.
-WINDOWED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D}
-# Ops whose output element (n, h, w, c) reads the same position of each same-shaped input.
-ELEMENTWISE = {OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU,
-               OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU, OpKind.HARD_SWISH,
-               OpKind.QUANTIZE, OpKind.DEQUANTIZE}
-# Which kernels accept which split (see firmware/kernels: softmax splits rows only).
-SPLIT_ROWS = WINDOWED | ELEMENTWISE | {OpKind.FULLY_CONNECTED, OpKind.SOFTMAX}
-SPLIT_CHANNELS = WINDOWED | ELEMENTWISE | {OpKind.FULLY_CONNECTED}
+from arielml.ir.kinds import kind, out_grid
 
 
 @dataclass(frozen=True)
@@ -42,20 +32,6 @@ class Task:
     deps: tuple[int, ...]  # task ids this task reads from
 
 
-# Ops whose kernels see rows as all leading dims flattened, channels as the last dim.
-FLAT_ROWS = {OpKind.FULLY_CONNECTED, OpKind.SOFTMAX}
-
-
-def out_grid(kind: OpKind, shape: tuple[int, ...]) -> tuple[int, int]:
-    """(rows, channels) of an op's output exactly as its kernel's `Tile` indexes it."""
-    if kind in FLAT_ROWS and shape:
-        return math.prod(shape[:-1]), shape[-1]
-    if len(shape) > 4:
-        return 1, 1
-    s4 = (1,) * (4 - len(shape)) + tuple(shape)
-    return s4[1], s4[3]
-
-
 def _even(n: int, k: int) -> list[tuple[int, int]]:
     k = max(1, min(k, n))
     bounds = [n * i // k for i in range(k + 1)]
@@ -66,9 +42,9 @@ def split_op(g: Graph, index: int, parts: int) -> list[TileSpec]:
     """`parts` tiles of op `index` along rows when it has enough rows, else channels."""
     op = g.ops[index]
     rows, chans = out_grid(op.kind, g.tensor(op.outputs[0]).type.shape)
-    if parts > 1 and op.kind in SPLIT_ROWS and rows >= parts:
+    if parts > 1 and kind(op.kind).split_rows and rows >= parts:
         return [TileSpec(index, r, (0, chans)) for r in _even(rows, parts)]
-    if parts > 1 and op.kind in SPLIT_CHANNELS and chans >= 2:
+    if parts > 1 and kind(op.kind).split_channels and chans >= 2:
         return [TileSpec(index, (0, rows), c) for c in _even(chans, parts)]
     return [TileSpec(index, (0, rows), (0, chans))]
 
@@ -77,7 +53,7 @@ def input_rows(g: Graph, op: Op, input_index: int, rows: tuple[int, int]) -> tup
     """Rows of input `input_index` that output rows `rows` read; None means all of it."""
     in_shape = g.tensor(op.inputs[input_index]).type.shape
     out_shape = g.tensor(op.outputs[0]).type.shape
-    if op.kind in WINDOWED and input_index == 0:
+    if kind(op.kind).window and input_index == 0:
         a = op.attrs
         assert isinstance(a, (Conv2DAttrs, Pool2DAttrs))
         kh = g.tensor(op.inputs[1]).type.shape[1] if isinstance(a, Conv2DAttrs) else a.filter[0]
@@ -85,7 +61,7 @@ def input_rows(g: Graph, op: Op, input_index: int, rows: tuple[int, int]) -> tup
         lo = rows[0] * a.stride[0] - a.padding.top
         hi = (rows[1] - 1) * a.stride[0] - a.padding.top + (kh - 1) * dil + 1
         return max(0, lo), min(in_shape[1], hi)
-    if (op.kind in ELEMENTWISE or op.kind == OpKind.SOFTMAX) and tuple(in_shape) == tuple(out_shape):
+    if (kind(op.kind).elementwise or op.kind == OpKind.SOFTMAX) and tuple(in_shape) == tuple(out_shape):
         return rows
     return None
 
@@ -97,7 +73,7 @@ def _same_row_view(g: Graph, consumer: Op, producer: Op, tensor: str) -> bool:
     when N = W = 1.
     """
     shape = g.tensor(tensor).type.shape
-    view = consumer.kind if consumer.kind in FLAT_ROWS else OpKind.ADD
+    view = consumer.kind if kind(consumer.kind).flat_rows else OpKind.ADD
     return out_grid(view, shape)[0] == out_grid(producer.kind, shape)[0]
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from arielml.ir import DType, Graph, OpKind
-from arielml.reference import OnnxReference, TflmReference
+from arielml.oracle.reference import OnnxReference, TflmReference
 
 FLOAT_RTOL = 1e-5
 ONNX_INT8_LSB = 1

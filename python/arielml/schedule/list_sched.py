@@ -9,7 +9,7 @@ dependency, so in any real execution each task's dependencies finish eventually.
 
 `barrier_schedule` is the prior art's scheme (Ariel-ML), for comparison: every op cut
 into equal tiles handed out round-robin, and a barrier after every op. `exact_schedule`
-(arielml.exact) solves small graphs optimally with CP-SAT and returns the same type.
+(arielml.schedule.exact) solves small graphs optimally with CP-SAT and returns the same type.
 
 `simulate` runs a schedule the way the firmware's executor does (each core walks its
 table in order, waiting for each task's deps) with any durations; it is the validity
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from arielml.partition import Task
+from arielml.schedule.partition import Task
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ import math
 import time
 
 from arielml.errors import ToolMissing, UsageError
-from arielml.partition import Task
-from arielml.schedule import Schedule, SolveReport, list_schedule, makespan_lower_bound, simulate
+from arielml.schedule.list_sched import Schedule, SolveReport, list_schedule, makespan_lower_bound, simulate
+from arielml.schedule.partition import Task
 
 MAX_TASKS = 60
 DEFAULT_TIME_LIMIT = 10.0

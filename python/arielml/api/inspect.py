@@ -8,13 +8,13 @@ to its last consumer, and the peak is the largest sum of live tensors at any op.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from arielml.frontends import load_model
 from arielml.frontends.common import UnsupportedOps
-from arielml.ir import Graph, Op, OpKind
+from arielml.ir import Graph, Op
+from arielml.ir.kinds import op_macs
 
 
 @dataclass
@@ -43,18 +43,6 @@ class Report:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def op_macs(g: Graph, op: Op) -> int:
-    if op.kind not in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
-        return 0
-    out = g.tensors[op.outputs[0]].shape
-    w = g.tensors[op.inputs[1]].shape
-    if op.kind is OpKind.CONV_2D:  # each output element sums KH*KW*C_in products
-        return math.prod(out) * w[1] * w[2] * w[3]
-    if op.kind is OpKind.DEPTHWISE_CONV_2D:
-        return math.prod(out) * w[1] * w[2]
-    return math.prod(out) * w[1]
 
 
 def _row(g: Graph, i: int, op: Op) -> OpRow:

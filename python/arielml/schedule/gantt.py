@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from arielml.schedule import Schedule
+from arielml.schedule.list_sched import Schedule
 
 # Distinct, print-friendly colours (Tableau 10), assigned to kinds in order of appearance.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

@@ -17,21 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from arielml.codegen import safe
 from arielml.boards import REPO_ROOT, Board
+from arielml.build.toolchain import RustToolchain, require_rust
+from arielml.codegen import safe
 from arielml.errors import ArielError, UsageError
-from arielml.toolchain import RustToolchain, require_rust
-
-def cache_dir() -> Path:
-    if "ARIELML_CACHE" in os.environ:
-        return Path(os.environ["ARIELML_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "arielml"
-
-
-def target_dir() -> Path:
-    return Path(os.environ.get("CARGO_TARGET_DIR") or cache_dir() / "target")
-
+from arielml.paths import cache_dir, target_dir
 
 # The linker script each runtime flavour's crates provide, passed as `-T` to the final link.
 LINK_SCRIPTS = {"cortex-m-rt": "link.x", "riscv-rt": "link.x", "esp-hal": "linkall.x"}

@@ -18,35 +18,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
-from arielml.boards import REPO_ROOT, Board
+from arielml.boards import Board
 from arielml.build import build_compiled
 from arielml.errors import UsageError
-from arielml.firmware import cache_dir
+from arielml.oracle.tensors_io import random_inputs
+from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_model
-from arielml.runners.device import qemu_device
-from arielml.runners.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_device
 from arielml.schedule import Placement, Schedule
-from arielml.tensors_io import random_inputs
-
-
-@dataclass(frozen=True)
-class Profile:
-    model_sha256: str
-    board: str
-    cores: int  # the tiling the tasks come from
-    # Costs in cycles of core 0 (see the module docstring); the names are from when QEMU
-    # was the only way to measure, where cycles are instructions.
-    task_instructions: list[float]
-    total_instructions: float  # one inference, all tasks on one core
-    overhead_per_task: float  # executor cost per task: total minus the tasks, spread
-    unit: str = "instructions"  # "instructions" (QEMU -icount) or "cycles" (a real board's counter)
-
-    def as_costs(self) -> dict[int, float]:
-        return dict(enumerate(self.task_instructions))
+from arielml.schedule.profiles import Profile, store_profile
+from arielml.target.device import qemu_device
+from arielml.target.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_device
 
 
 def one_core(c: Compiled) -> Compiled:
@@ -58,20 +41,6 @@ def one_core(c: Compiled) -> Compiled:
         clock += c.costs[t]
     sched = Schedule(tuple(placements), (order,), tuple(t.deps for t in c.tasks))
     return dataclasses.replace(c, schedule=sched, cores=1, mode="profile")
-
-
-def firmware_fingerprint(board: Board) -> str:
-    """Hash of the Rust sources a profile measured: new kernels make old profiles stale."""
-    h = hashlib.sha256()
-    for crate in ("firmware/kernels", "firmware/runtime", f"firmware/boards/{board.firmware.crate}"):
-        for f in sorted((REPO_ROOT / crate).rglob("*.rs")):
-            h.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def profile_path(model: Path, board: Board, cores: int) -> Path:
-    digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    return cache_dir() / "profiles" / f"{digest[:16]}-{board.name}-{cores}c-fw{firmware_fingerprint(board)}.json"
 
 
 def profile_build_dir(model: Path, board: Board, cores: int) -> Path:
@@ -114,14 +83,5 @@ def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=N
     overhead = max(0.0, (total - sum(per_task)) / max(1, len(per_task)))
     sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()
     prof = Profile(sha, board.name, cores, per_task, total, overhead, unit)
-    path = profile_path(model, board, cores)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(prof), indent=1) + "\n")
+    store_profile(model, board, cores, prof)
     return prof
-
-
-def load_profile(model: Path, board: Board, cores: int) -> Profile | None:
-    path = profile_path(model, board, cores)
-    if not path.exists():
-        return None
-    return Profile(**json.loads(path.read_text()))  # files from before `unit`: instructions

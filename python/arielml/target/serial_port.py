@@ -49,8 +49,8 @@ import serial
 
 from arielml.boards import Board
 from arielml.errors import EmulatorError, UsageError
-from arielml.protocol import MAX_PAYLOAD, OVERHEAD, HelloReply, Link, LinkLost, NoReply
-from arielml.runners.device import Device, check_tasks
+from arielml.target.device import Device, check_tasks
+from arielml.target.protocol import MAX_PAYLOAD, OVERHEAD, HelloReply, Link, LinkLost, NoReply
 
 CONNECT_SECONDS = 5.0  # until the board's first HELLO reply
 HELLO_TRY_SECONDS = 0.5  # one HELLO attempt
@@ -267,7 +267,7 @@ def port_build(board: Board, *, model: Path | None = None, build_path: Path | No
         built = build_model(model, board, cores=cores, mode=mode, log=log)
         return built, built.compiled.graph
     if build_path is None:
-        from arielml.flash import last_build
+        from arielml.target.flash import last_build
 
         build_path = last_build(board.name)
     b = read_build(build_path)

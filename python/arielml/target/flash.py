@@ -34,7 +34,7 @@ from pathlib import Path
 
 from arielml.boards import Board, get_board
 from arielml.errors import ArielError, ToolMissing, UsageError
-from arielml.firmware import cache_dir
+from arielml.paths import cache_dir
 
 # Where desktop auto-mounters and people put USB drives.
 UF2_DRIVE_GLOBS = ("/media/*/*", "/run/media/*/*", "/mnt/*")

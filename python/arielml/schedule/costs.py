@@ -10,27 +10,23 @@ from __future__ import annotations
 
 import math
 
-from arielml.inspect import op_macs
-from arielml.ir import Graph, OpKind
-from arielml.partition import Task, out_grid
+from arielml.ir import Graph, Pool2DAttrs
+from arielml.ir.kinds import kind, op_macs, out_grid
+from arielml.schedule.partition import Task
 
 CALL_OVERHEAD = 200.0
-# Cycles per MAC of the reference (naive) kernels, and per output element otherwise.
-_PER_MAC = {OpKind.CONV_2D: 6.0, OpKind.DEPTHWISE_CONV_2D: 9.0, OpKind.FULLY_CONNECTED: 5.0}
-_PER_ELEMENT = {OpKind.AVERAGE_POOL_2D: 40.0, OpKind.MAX_POOL_2D: 30.0, OpKind.SOFTMAX: 120.0,
-                OpKind.ADD: 30.0, OpKind.SUB: 30.0, OpKind.MUL: 20.0}
-_DEFAULT_PER_ELEMENT = 10.0
 
 
 def op_cost(g: Graph, index: int) -> float:
+    """Cycles of the whole op on a speed-1 core, from its kind's record (ir.kinds)."""
     op = g.ops[index]
-    if op.kind in _PER_MAC:
-        return op_macs(g, op) * _PER_MAC[op.kind]
-    elements = math.prod(g.tensor(op.outputs[0]).type.shape)
-    per = _PER_ELEMENT.get(op.kind, _DEFAULT_PER_ELEMENT)
-    if op.kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
+    k = kind(op.kind)
+    if k.per_mac is not None:
+        return op_macs(g, op) * k.per_mac
+    per = k.per_element
+    if isinstance(op.attrs, Pool2DAttrs):
         per *= op.attrs.filter[0] * op.attrs.filter[1] / 4
-    return elements * per
+    return math.prod(g.tensor(op.outputs[0]).type.shape) * per
 
 
 def task_costs(g: Graph, tasks: list[Task], profile: dict[int, float] | None = None) -> list[float]:

@@ -16,8 +16,8 @@ import numpy as np
 from arielml.boards import Board
 from arielml.build import Build
 from arielml.errors import EmulatorError
-from arielml.protocol import HelloReply, Link
-from arielml.runners.qemu import QemuSession
+from arielml.target.protocol import HelloReply, Link
+from arielml.target.qemu import QemuSession
 
 
 @dataclass

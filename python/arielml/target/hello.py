@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from arielml.boards import Board
+from arielml.build.cargo import build_crate
 from arielml.errors import EmulatorError, UsageError
-from arielml.firmware import build_crate
-from arielml.runners.qemu import run_to_exit
+from arielml.target.qemu import run_to_exit
 
 _REPORT = re.compile(r"^core (\d+) of (\d+) reporting, checksum ([0-9a-f]{8})$")
 

@@ -14,8 +14,8 @@ import importlib.util
 from dataclasses import dataclass
 
 from arielml.boards import Board
-from arielml.flash import ESP_INSTALL_HINT, INSTALL_HINT, PROBE_RS_HINT, esp_tools
-from arielml.toolchain import find_qemu, find_rust, qemu_fix_hint, rust_fix_hint
+from arielml.build.toolchain import find_qemu, find_rust, qemu_fix_hint, rust_fix_hint
+from arielml.target.flash import ESP_INSTALL_HINT, INSTALL_HINT, PROBE_RS_HINT, esp_tools
 
 PIP_REF = "pip install 'arielml[ref]'   (inside the project's .venv)"
 

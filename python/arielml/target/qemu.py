@@ -23,8 +23,8 @@ from pathlib import Path
 import serial
 
 from arielml.boards import Board
+from arielml.build.toolchain import require_qemu
 from arielml.errors import EmulatorError, UsageError
-from arielml.toolchain import require_qemu
 
 CONNECT_SECONDS = 10.0
 

@@ -29,8 +29,8 @@ import serial
 
 from arielml.build import Build
 from arielml.errors import EmulatorError, ToolMissing, UsageError
-from arielml.protocol import Link
-from arielml.runners.device import Device
+from arielml.target.device import Device
+from arielml.target.protocol import Link
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RUNNER_DIR = REPO_ROOT / "tools" / "rp2040js"

@@ -11,8 +11,8 @@ import numpy as np
 
 from arielml.ir import Graph
 from arielml.lower import Lowered, lower_graph
-from arielml.partition import Task
 from arielml.schedule import Schedule
+from arielml.schedule.partition import Task
 
 
 def execution_order(schedule: Schedule) -> list[int]:
