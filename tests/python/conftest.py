@@ -20,3 +20,43 @@ def _private_arielml_cache(tmp_path_factory):
     mp.setenv("ARIELML_CACHE", str(tmp_path_factory.mktemp("arielml-cache")))
     yield
     mp.undo()
+
+
+
+_CURRENT: list = [None]  # the test being set up, run or torn down (module fixtures included)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _CURRENT[0] = item
+    yield
+    _CURRENT[0] = None
+
+
+class _QuickTierCargo:
+    """`subprocess` for build/cargo.py: cross-compiling firmware for a test that is marked
+    neither `slow` nor `qemu` (or for a fixture it is the first to need) fails that test, so
+    the quick tier (`-m "not qemu and not slow"`) cannot quietly grow slow."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def run(self, cmd, *a, **kw):
+        item = _CURRENT[0]
+        if item is not None and not (item.get_closest_marker("slow") or item.get_closest_marker("qemu")):
+            pytest.fail(f"{item.nodeid} runs cargo ({' '.join(map(str, cmd[:3]))} ...): mark it "
+                        f"`slow` (or `qemu` if it runs firmware)", pytrace=False)
+        return self._real.run(cmd, *a, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_tier_builds_nothing():
+    from arielml.build import cargo
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(cargo, "subprocess", _QuickTierCargo(cargo.subprocess))
+    yield
+    mp.undo()

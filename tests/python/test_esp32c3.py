@@ -212,6 +212,7 @@ def test_model_too_big_for_the_real_ram_is_refused_before_compiling(tmp_path):
     assert not (tmp_path / "out" / "crate").exists()  # refused before generating anything
 
 
+@pytest.mark.slow
 def test_esp_hal_link_refuses_what_overstated_ram_lets_through(tmp_path):
     """On a board file claiming 1 MiB of RAM the fit check passes; the real DRAM then leaves
     less than `stack_bytes` for the stack, and esp-hal's link says so."""
@@ -263,6 +264,7 @@ def check_esp32c3_elf(path: Path, package: str) -> None:
         assert sections[".rwdata_dummy"]["sh_size"] == sections[".trap"]["sh_size"] + sections[".rwtext"]["sh_size"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", INT8_MODELS)
 def test_model_builds_for_esp32c3_on_one_core(builds, name):
     b = builds[name]
@@ -293,6 +295,7 @@ def esptool(*args: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", INT8_MODELS)
 def test_esptool_makes_a_valid_app_image_of_it(builds, name, tmp_path):
     """esptool's elf2image and image-info: the ELF as the bootloader will see it."""

@@ -180,6 +180,7 @@ def _shared_symbol(symbols: dict[str, int]) -> int:
     return addr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FITS)
 def test_model_builds_two_images_for_their_cores(builds, name):
     b = builds(name)
@@ -202,6 +203,7 @@ def test_model_builds_two_images_for_their_cores(builds, name):
     assert net_private + STACK <= NET_RAM_SIZE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FITS)
 def test_each_image_lies_in_its_cores_memories(builds, name):
     b = builds(name)
@@ -247,6 +249,7 @@ def test_each_image_lies_in_its_cores_memories(builds, name):
     assert net_flags & EF_ARM_ABI_FLOAT_SOFT and not net_flags & EF_ARM_ABI_FLOAT_HARD
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FITS)
 def test_bin_files_are_the_flash_images(builds, name):
     b = builds(name)

@@ -354,6 +354,7 @@ def kws_build(tmp_path_factory):
     return build_model(KWS, RP2040, cores=1, out=tmp_path_factory.mktemp("port") / "kws")
 
 
+@pytest.mark.slow
 def test_bench_over_socket_port_of_rp2040js(kws_build, tmp_path, capsys):
     with Rp2040jsSession(kws_build.elf, timeout=120.0, connect=False) as emu:
         code, out, err = cli(capsys, "bench", "--board", "rp2040", "--port", emu.url, "--build", kws_build.out,
@@ -373,6 +374,7 @@ def test_bench_over_socket_port_of_rp2040js(kws_build, tmp_path, capsys):
     assert len(re.findall(r"^  task +\d+ core 0 ", out, re.M)) == 13
 
 
+@pytest.mark.slow
 def test_run_check_over_socket_port_of_rp2040js(kws_build, tmp_path, capsys):
     with Rp2040jsSession(kws_build.elf, timeout=120.0, connect=False) as emu:
         code, out, err = cli(capsys, "run", KWS, "--board", "rp2040", "--port", emu.url, "--build",
@@ -387,6 +389,7 @@ def test_run_check_over_socket_port_of_rp2040js(kws_build, tmp_path, capsys):
     assert report.exact and set(outputs) == set(g.outputs), report.summary()
 
 
+@pytest.mark.slow
 def test_profile_over_socket_port_of_rp2040js(kws_build, capsys):
     # The one-core tiling's profiling build has the same tasks on the one core as kws_build.
     with Rp2040jsSession(kws_build.elf, timeout=120.0, connect=False) as emu:

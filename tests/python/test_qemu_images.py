@@ -88,6 +88,7 @@ def _flash_segments(path: Path, flash) -> list[_Seg]:
                 if s["p_type"] == "PT_LOAD" and s["p_filesz"] and flash.origin <= s["p_paddr"] < flash.origin + flash.size]
 
 
+@pytest.mark.slow
 def test_each_image_lives_in_its_own_memories(board, builds):
     build = builds("kws_ref_model")
     shared = board.shared_memory()
@@ -108,6 +109,7 @@ def test_each_image_lives_in_its_own_memories(board, builds):
         assert (build.out / im["bin"]).stat().st_size == max(ends) - flash.origin >= im["elf_flash_bytes"]
 
 
+@pytest.mark.slow
 def test_an_image_holds_only_its_own_cores_tasks(builds):
     build = builds("kws_ref_model")
     per_core = build.manifest["per_core"]
@@ -119,6 +121,7 @@ def test_an_image_holds_only_its_own_cores_tasks(builds):
         assert model_rs.count("executor::elsewhere") == len(per_core[1 - k])
 
 
+@pytest.mark.slow
 def test_one_core_build_leaves_image_one_idle(board, builds):
     build = builds("ad01_int8", cores=1)
     assert build.manifest["cores"] == 1

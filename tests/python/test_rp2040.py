@@ -106,6 +106,7 @@ def kws_build(tmp_path_factory):
     return build_model(MODELS_DIR / "kws_ref_model.tflite", BOARD, out=out)
 
 
+@pytest.mark.slow
 def test_kws_builds_for_rp2040_with_a_bootable_image(kws_build):
     b = kws_build
     check_pico_image(b.elf)
@@ -120,6 +121,7 @@ def test_kws_builds_for_rp2040_with_a_bootable_image(kws_build):
     assert mem["sections"][".boot2"] == 256
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [m for m in INT8_MODELS if m != "kws_ref_model"])
 def test_every_model_builds_for_rp2040_within_its_memories(tmp_path, name):
     b = build_model(MODELS_DIR / f"{name}.tflite", BOARD, out=tmp_path / name)
@@ -130,6 +132,7 @@ def test_every_model_builds_for_rp2040_within_its_memories(tmp_path, name):
     assert mem["elf_flash_bytes"] <= mem["board_flash_bytes"]
 
 
+@pytest.mark.slow
 def test_hello_roll_call_builds_for_rp2040():
     r = build_crate(BOARD, "arielml-hello", features=["rp2040"])
     check_pico_image(r.elf)

@@ -90,6 +90,7 @@ def check_enumeration(summary: dict) -> None:
     assert cdc["comm"] == 0 and cdc["bulkIn"] > 0 and cdc["bulkOut"] > 0
 
 
+@pytest.mark.slow
 def test_kws_one_core_inference_over_usb_cdc_is_bit_exact(kws1):
     g = kws1.compiled.graph
     inputs = random_inputs(g, 0)
@@ -114,6 +115,7 @@ def test_kws_one_core_inference_over_usb_cdc_is_bit_exact(kws1):
     assert seconds < 60, f"kws over USB in rp2040js took {seconds:.1f} s"
 
 
+@pytest.mark.slow
 def test_ping_over_usb_packets_rings_and_zero_length_packets(kws1):
     """Replies of exactly 64, 128 and 256 bytes must end with a zero-length packet (or a
     host other than Linux's would wait for more); 1024-byte payloads overflow both the
@@ -154,6 +156,7 @@ def _usb_irq_handled(elf_path) -> None:
         assert text in rodata, f"descriptor string {text!r} not in the image"
 
 
+@pytest.mark.slow
 def test_model_image_has_the_usb_handler_and_descriptor_strings(kws1):
     _usb_irq_handled(kws1.elf)
     # The USB stack's RAM (the device and class state with the receive ring, the transmit
@@ -168,6 +171,7 @@ def test_model_image_has_the_usb_handler_and_descriptor_strings(kws1):
     assert mem["elf_ram_bytes"] + BOARD.firmware.stack_bytes <= mem["board_ram_bytes"]
 
 
+@pytest.mark.slow
 def test_hello_image_has_the_usb_handler():
     _usb_irq_handled(build_crate(BOARD, "arielml-hello", features=["rp2040"]).elf)
 

@@ -61,6 +61,7 @@ def _gone(pid: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_kws_one_core_inference_is_bit_exact(tmp_path):
     build = build_model(KWS, get_board("rp2040"), cores=1, out=tmp_path / "kws")
     assert build.manifest["cores"] == 1

@@ -139,6 +139,7 @@ def builds(tmp_path_factory):
             for name in BUILT}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUILT)
 def test_model_builds_for_rp2350_with_a_bootable_image(builds, name):
     b = builds[name]
@@ -153,6 +154,7 @@ def test_model_builds_for_rp2350_with_a_bootable_image(builds, name):
     assert mem["sections"][".start_block"] == 20 and ".boot2" not in mem["sections"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUILT)
 def test_uf2_holds_the_flash_image_for_the_rp2350_family(builds, name):
     b = builds[name]
@@ -169,6 +171,7 @@ def test_uf2_holds_the_flash_image_for_the_rp2350_family(builds, name):
     check_image_def(struct.unpack_from("<5I", flat, sb))
 
 
+@pytest.mark.slow
 def test_hello_roll_call_builds_for_rp2350():
     r = build_crate(BOARD, "arielml-hello", features=["rp2350"])
     check_pico2_image(r.elf)

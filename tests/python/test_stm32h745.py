@@ -220,6 +220,7 @@ def check_image(path: Path, k: int, shared_size: int) -> None:
                 assert flash <= seg["p_paddr"] and seg["p_paddr"] + seg["p_filesz"] <= flash + BANK
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", INT8_MODELS)
 def test_model_builds_as_two_images_inside_their_memories(builds, name):
     b = builds[name]
@@ -260,6 +261,7 @@ def check_bin(path: Path, elf_path: Path, k: int, flash_bytes: int) -> None:
                 assert image[off:off + seg["p_filesz"]] == seg.data()[:seg["p_filesz"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", INT8_MODELS)
 def test_the_m7_gets_the_larger_share_and_beats_an_equal_split(builds, name):
     """The manifest's per-core tables give the M7 (twice the clock) about two thirds of the

@@ -65,6 +65,7 @@ def kws(tmp_path_factory):
     return build_model(MODELS_DIR / "kws_ref_model.tflite", BOARD, out=tmp_path_factory.mktemp("kws"))
 
 
+@pytest.mark.slow
 def test_build_uf2_is_valid_and_holds_exactly_the_flash_image(kws, tmp_path):
     raw = (kws.out / "firmware.uf2").read_bytes()
     image = check_rp2040_uf2(raw)
@@ -99,6 +100,7 @@ def test_overlapping_segments_are_refused():
         pages([(0x1000_0000, b"\x01" * 10), (0x1000_0008, b"\x02" * 4)])
 
 
+@pytest.mark.slow
 def test_uf2_needs_a_family_id(tmp_path, kws):
     text = (BOARDS_DIR / "rp2040.toml").read_text()
     p = tmp_path / "rp2040.toml"
@@ -111,6 +113,7 @@ def test_uf2_needs_a_family_id(tmp_path, kws):
         write_uf2(kws.elf, tmp_path / "x.uf2", board)
 
 
+@pytest.mark.slow
 def test_uf2_is_reproducible(kws, tmp_path):
     again = write_uf2(kws.elf, tmp_path / "again.uf2", BOARD)
     assert again.read_bytes() == Path(kws.out / "firmware.uf2").read_bytes()

@@ -1,7 +1,7 @@
 """Drive a built firmware over its serial link: inputs in, RUN, outputs and counts out.
 
 The same class talks to QEMU (through QemuSession's pyserial socket), to rp2040js and to
-a real board's serial port (runners/serial_port.py): only how the port is opened differs.
+a real board's serial port (target/serial_port.py): only how the port is opened differs.
 Before anything is sent, the firmware must be the build whose manifest we hold: same
 model id and core count in HELLO, same number of tasks in its cycle table.
 """
