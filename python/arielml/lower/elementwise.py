@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 
-from arielml.ir import DType, Graph, Op, OpKind
-from arielml.ir import quant
+from arielml.ir import AddRequant, DType, Graph, MulRequant, Op, OpKind
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
-from arielml.passes.requant import activation_bounds
+from arielml.passes.requant import requant_of
 
 _FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
            "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
@@ -31,23 +31,22 @@ class Binary(Lowered):
         me.inputs = tuple(names)
         me.roles = ("a" if a.is_const else op.inputs[0], "b" if b.is_const else op.inputs[1])
         if me.int8:
-            me.params = cls._int8_params(op, a, b, y)
+            me.params = cls._int8_params(g, op, a, b, y)
             me.act = (me.params.pop("act_min"), me.params.pop("act_max"))
         else:
             me.act = op.attrs.clamp
         return me
 
     @staticmethod
-    def _int8_params(op: Op, a, b, y) -> dict:
+    def _int8_params(g: Graph, op: Op, a, b, y) -> dict:
+        """The kernel's parameters: offsets from the tensors, the rest from passes.requant."""
         base = {"input1_offset": -zp(a), "input2_offset": -zp(b), "output_offset": zp(y)}
-        lo, hi = activation_bounds(op.attrs.clamp, y)
-        if op.kind is OpKind.MUL:
-            m, s = quant.mul_params(a.quant.scale[0], b.quant.scale[0], y.quant.scale[0])
-            return {**base, "output_multiplier": m, "output_shift": s, "act_min": lo, "act_max": hi}
-        # SUB's Prepare divides in float32 where ADD's does not: each has its own formula.
-        fn = quant.sub_params if op.kind is OpKind.SUB else quant.add_params
-        p = fn(a.quant.scale[0], b.quant.scale[0], y.quant.scale[0])
-        return {**base, **p, "act_min": lo, "act_max": hi}
+        rq = requant_of(g, op)
+        if isinstance(rq, MulRequant):
+            return {**base, "output_multiplier": rq.multiplier, "output_shift": rq.shift,
+                    "act_min": rq.act_min, "act_max": rq.act_max}
+        assert isinstance(rq, AddRequant), rq
+        return {**base, **dataclasses.asdict(rq)}
 
     def _operand(self, env, role: str):
         return self.consts[role] if role in ("a", "b") else env[role]

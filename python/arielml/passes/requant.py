@@ -52,7 +52,9 @@ def _params(g: Graph, op: Op):
     if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
         return _channel(op, ins[0], ins[1], y)
     if op.kind in (OpKind.ADD, OpKind.SUB):
-        p = q.add_params(ins[0].quant.scale[0], ins[1].quant.scale[0], y.quant.scale[0])
+        # SUB's Prepare divides in float32 where ADD's does not: each has its own formula.
+        fn = q.sub_params if op.kind is OpKind.SUB else q.add_params
+        p = fn(ins[0].quant.scale[0], ins[1].quant.scale[0], y.quant.scale[0])
         return AddRequant(**p, act_min=activation_bounds(op.attrs.clamp, y)[0],
                           act_max=activation_bounds(op.attrs.clamp, y)[1])
     if op.kind is OpKind.MUL:
@@ -65,6 +67,12 @@ def _params(g: Graph, op: Op):
                              f"got {y.quant.scale[0]:g} and {y.quant.zero_point[0]}")
         return SoftmaxRequant(**q.softmax_params(op.attrs.beta, ins[0].quant.scale[0]))
     return None
+
+
+def requant_of(g: Graph, op: Op):
+    """The op's requantization: the one this pass stored, else computed now (a graph lowered
+    without the passes). Lowering reads it here, so the IR dump shows what the firmware uses."""
+    return op.requant if op.requant is not None else _params(g, op)
 
 
 def _checked(g: Graph, i: int, op: Op):
