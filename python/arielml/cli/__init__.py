@@ -59,11 +59,22 @@ def _terminate(signum, _frame):
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The `arielml` command. SIGTERM/SIGHUP unwind it while it runs; the caller's own
+    handlers are back when it returns (it may be called in-process, as the tests do)."""
+    previous = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:
-            signal.signal(sig, _terminate)
+            previous[sig] = signal.signal(sig, _terminate)
         except ValueError:  # not the main thread (an embedding caller): leave its handlers
             break
+    try:
+        _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="arielml", standalone_mode=False)
     except ArielError as e:
