@@ -5,7 +5,6 @@ TFLM's own (float32 divisions), so where it differs from ADD's the stored one is
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import numpy as np
 import pytest
@@ -35,7 +34,7 @@ def _scales_where_sub_and_add_differ():
 
 @pytest.mark.parametrize("kind", [OpKind.ADD, OpKind.SUB, OpKind.MUL])
 def test_lowering_uses_the_requant_the_ir_holds(kind):
-    for scales in itertools.islice([(0.02, 0.03, 0.05), _scales_where_sub_and_add_differ()], 2):
+    for scales in [(0.02, 0.03, 0.05), _scales_where_sub_and_add_differ()]:
         g = compute_requant(_graph(kind, *scales))
         rq = g.ops[0].requant
         low = lower_graph(g)[0]

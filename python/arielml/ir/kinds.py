@@ -5,8 +5,9 @@ without a record cannot be split, and is priced per output element).
 - `split_rows` / `split_channels`: the kernel takes a `Tile` of output rows / channels;
 - `window`: output rows read a window of input 0's rows (receptive field by stride,
   padding, kernel height, dilation);
-- `elementwise`: an output element reads the same position of each same-shaped input, so
-  a tile of rows reads the same rows of its inputs;
+- `elementwise`: an output element reads the same position of each same-shaped input;
+- `same_rows`: a tile of output rows reads the same rows of each same-shaped input (every
+  elementwise kind, and SOFTMAX, whose rows are independent);
 - `flat_rows`: the kernel sees rows as all leading dims flattened, channels as the last;
 - `per_mac` / `per_element`: the analytic cost estimate in cycles of the reference kernels
   (per multiply-accumulate, or per output element; pooling scales by its window), which
@@ -28,13 +29,14 @@ class Kind:
     split_channels: bool = False
     window: bool = False
     elementwise: bool = False
+    same_rows: bool = False
     flat_rows: bool = False
     per_mac: float | None = None
     per_element: float = 10.0
 
 
 _WINDOW = dict(split_rows=True, split_channels=True, window=True)
-_ELEMENTWISE = dict(split_rows=True, split_channels=True, elementwise=True)
+_ELEMENTWISE = dict(split_rows=True, split_channels=True, elementwise=True, same_rows=True)
 
 KINDS: dict[OpKind, Kind] = {
     OpKind.CONV_2D: Kind(**_WINDOW, per_mac=6.0),
@@ -42,7 +44,7 @@ KINDS: dict[OpKind, Kind] = {
     OpKind.AVERAGE_POOL_2D: Kind(**_WINDOW, per_element=40.0),
     OpKind.MAX_POOL_2D: Kind(**_WINDOW, per_element=30.0),
     OpKind.FULLY_CONNECTED: Kind(split_rows=True, split_channels=True, flat_rows=True, per_mac=5.0),
-    OpKind.SOFTMAX: Kind(split_rows=True, flat_rows=True, per_element=120.0),
+    OpKind.SOFTMAX: Kind(split_rows=True, same_rows=True, flat_rows=True, per_element=120.0),
     OpKind.ADD: Kind(**_ELEMENTWISE, per_element=30.0),
     OpKind.SUB: Kind(**_ELEMENTWISE, per_element=30.0),
     OpKind.MUL: Kind(**_ELEMENTWISE, per_element=20.0),
@@ -59,7 +61,12 @@ def kind(k: OpKind) -> Kind:
 
 def out_grid(k: OpKind, shape: tuple[int, ...]) -> tuple[int, int]:
     """(rows, channels) of an op's output exactly as its kernel's `Tile` indexes it."""
-    if kind(k).flat_rows and shape:
+    return grid(kind(k).flat_rows, shape)
+
+
+def grid(flat_rows: bool, shape: tuple[int, ...]) -> tuple[int, int]:
+    """(rows, channels) of `shape` seen flat (leading dims as rows) or as NHWC (H rows)."""
+    if flat_rows and shape:
         return math.prod(shape[:-1]), shape[-1]
     if len(shape) > 4:
         return 1, 1

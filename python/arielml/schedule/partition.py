@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arielml.ir import Conv2DAttrs, Graph, Op, OpKind, Pool2DAttrs
-from arielml.ir.kinds import kind, out_grid
+from arielml.ir import Conv2DAttrs, Graph, Op, Pool2DAttrs
+from arielml.ir.kinds import grid, kind, out_grid
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def input_rows(g: Graph, op: Op, input_index: int, rows: tuple[int, int]) -> tup
         lo = rows[0] * a.stride[0] - a.padding.top
         hi = (rows[1] - 1) * a.stride[0] - a.padding.top + (kh - 1) * dil + 1
         return max(0, lo), min(in_shape[1], hi)
-    if (kind(op.kind).elementwise or op.kind == OpKind.SOFTMAX) and tuple(in_shape) == tuple(out_shape):
+    if kind(op.kind).same_rows and tuple(in_shape) == tuple(out_shape):
         return rows
     return None
 
@@ -73,8 +73,7 @@ def _same_row_view(g: Graph, consumer: Op, producer: Op, tensor: str) -> bool:
     when N = W = 1.
     """
     shape = g.tensor(tensor).type.shape
-    view = consumer.kind if kind(consumer.kind).flat_rows else OpKind.ADD
-    return out_grid(view, shape)[0] == out_grid(producer.kind, shape)[0]
+    return grid(kind(consumer.kind).flat_rows, shape)[0] == out_grid(producer.kind, shape)[0]
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
