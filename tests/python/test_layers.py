@@ -23,6 +23,14 @@ def test_every_layer_prefix_names_a_module():
             assert prefix in mods, f"{prefix} is in LAYERS but not in the package"
 
 
+def test_modules_stay_small_and_commands_thin():
+    """Issue 15's size rules: no module over 400 lines; a command (cli/*_cmd.py) only parses
+    options, calls arielml.api (or one stage) and prints, in under 60 lines."""
+    sizes = {p: len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
+    assert [str(p) for p, n in sizes.items() if n > 400] == []
+    assert [str(p) for p, n in sizes.items() if p.name.endswith("_cmd.py") and n >= 60] == []
+
+
 @pytest.fixture
 def copy(tmp_path) -> Path:
     dst = tmp_path / "arielml"

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
+from arielml.cli.options import board_option, log
 from arielml.target.flash import flash as do_flash
 from arielml.target.flash import resolve
 
 
 @click.command()
 @click.argument("artifact", required=False, type=click.Path(path_type=Path))
-@click.option("--board", "-b", "board_name", default=None,
-              help="Board name or board TOML file (default: the artifact's, from its manifest.json).")
+@board_option(required=False, help="Board name or board TOML file (default: the artifact's, from its manifest.json).")
 def flash(artifact: Path | None, board_name: str | None) -> None:
     """Put firmware on a real board: ARTIFACT is a build directory, manifest.json, .uf2 or .elf.
 
@@ -26,4 +26,4 @@ def flash(artifact: Path | None, board_name: str | None) -> None:
     Exit 3, naming what to install, if no way is there.
     """
     board, a = resolve(board_name, artifact)
-    click.echo(do_flash(board, a, log=lambda m: click.echo(m, err=True)))
+    click.echo(do_flash(board, a, log=log))

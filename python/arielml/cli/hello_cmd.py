@@ -7,13 +7,13 @@ import sys
 import click
 
 from arielml.boards import get_board
+from arielml.cli.options import board_option, log
 from arielml.errors import EmulatorError
 from arielml.target.hello import run_hello
 
 
 @click.command()
-@click.option("--board", "-b", "board_name", default="qemu-an521", show_default=True,
-              help="Board name (see `arielml boards`) or path to a board TOML file.")
+@board_option(default="qemu-an521")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds before the run is killed.")
 @click.option("--qemu-arg", "qemu_args", multiple=True, metavar="ARG",
               help="Extra argument for QEMU (repeatable), e.g. --qemu-arg=-d --qemu-arg=guest_errors.")
@@ -28,7 +28,7 @@ def hello(board_name: str, timeout: float, qemu_args: tuple[str, ...]) -> None:
         sys.stdout.write(data.decode("utf-8", "replace"))
         sys.stdout.flush()
 
-    report = run_hello(board, timeout=timeout, extra_qemu_args=qemu_args, on_data=show, log=lambda m: click.echo(m, err=True))
+    report = run_hello(board, timeout=timeout, extra_qemu_args=qemu_args, on_data=show, log=log)
     missing = sorted(set(range(report.cores_expected)) - set(report.cores_reported))
     if report.exit_code != 0 or missing:
         raise EmulatorError(

@@ -56,12 +56,3 @@ def save_outputs(path: Path, outputs: dict[str, np.ndarray]) -> None:
         np.savez(path, **outputs)
     except OSError as e:
         raise UsageError(f"--outputs {path}: cannot write ({e.strerror or e})") from None
-
-
-def writable_file(ctx, param, value):
-    """click callback: a file option whose directory must exist, checked before any work."""
-    if value is not None:
-        parent = Path(value).parent
-        if not parent.is_dir():
-            raise UsageError(f"{param.opts[0]} {value}: directory {parent} does not exist")
-    return value
