@@ -28,7 +28,10 @@ def _children_running(pid: int, needle: str) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z" and needle.encode() in cmd:
+        # The emulator running firmware: argv[0] is it (not a wrapper still about to exec
+        # it), and it has a -kernel (not `qemu-system-arm --version` from the tool check).
+        args = cmd.split(b"\0")
+        if int(fields[1]) == pid and fields[0] != "Z" and needle.encode() in args[0] and b"-kernel" in args:
             found.append(int(entry.name))
     return found
 
@@ -100,3 +103,30 @@ def test_sigterm_during_run_stops_qemu(tmp_path):
             if proc.poll() is None:
                 proc.kill()
     pytest.fail("QEMU never seen running in 5 runs")
+
+
+def test_sigkill_of_arielml_takes_qemu_with_it(tmp_path):
+    """SIGKILL runs no handler at all: the parent-death signal (target/emulator.py) ends
+    QEMU when arielml dies, even with QEMU stopped (SIGSTOP) mid-run."""
+    proc = _start(["hello", "--board", "qemu-an521", "--timeout", "300", "--qemu-arg=-S"], tmp_path)
+    try:
+        qemu = _wait_for_qemu(proc)
+        assert qemu is not None, proc.communicate()[1]
+        os.kill(qemu, signal.SIGSTOP)
+        proc.kill()
+        proc.wait(timeout=30)
+        until = time.monotonic() + 10
+        while _alive(qemu) and time.monotonic() < until:
+            time.sleep(0.05)
+        assert not _alive(qemu), f"QEMU {qemu} outlived the SIGKILL'd arielml"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_emulator_command_carries_the_parent_death_signal():
+    from arielml.target import emulator
+
+    assert emulator._SETPRIV is not None, "util-linux's setpriv is part of every Debian system"
+    cmd = emulator._with_parent_death_kill(["qemu-system-arm", "-M", "mps2-an521"])
+    assert cmd[1:4] == ["--pdeathsig", "KILL", "--"] and cmd[4:] == ["qemu-system-arm", "-M", "mps2-an521"]

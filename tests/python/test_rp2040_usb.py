@@ -71,8 +71,8 @@ def usb_summary(s: Rp2040jsSession) -> dict:
     """Disconnect the client; the runner exits 0 and its last stderr line is the summary."""
     s.port.close()
     s.port = None
-    assert s.proc.wait(timeout=20) == 0, s.stderr_tail()
-    line = s.stderr_tail()
+    assert s.proc.wait(timeout=20) == 0, s.log_tail()
+    line = s.log_tail()
     prefix = "rp2040js: usb summary "
     assert line.startswith(prefix), line
     return json.loads(line[len(prefix):])

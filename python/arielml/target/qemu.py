@@ -5,17 +5,14 @@ until we connect, so no output is lost); pyserial opens it as `socket://127.0.0.
 exactly as it opens a board's /dev/ttyACM0, so everything above this module speaks to
 emulated and real boards the same way.
 
-Every QEMU process is started in its own process group and killed on timeout, on error
-and on exit from the `with` block: no QEMU outlives the session that started it.
+Process handling (own session, killed on every way out, parent-death signal) is
+target/emulator.py's, shared with rp2040js.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ import serial
 from arielml.boards import Board
 from arielml.build.toolchain import require_qemu
 from arielml.errors import EmulatorError, UsageError
+from arielml.target.emulator import EmulatorSession
 
 CONNECT_SECONDS = 10.0
 
@@ -46,7 +44,7 @@ class QemuResult:
         return self.output.decode("utf-8", errors="replace")
 
 
-class QemuSession:
+class QemuSession(EmulatorSession):
     """One QEMU run of `elf` on `board`. Use as a context manager.
 
     `port` is the pyserial object connected to the board's UART; `wait()` returns the
@@ -57,11 +55,9 @@ class QemuSession:
                  extra_args: tuple[str, ...] = (), icount: bool = False):
         if board.qemu is None:
             raise UsageError(f"board {board.name} is not emulated: no [qemu] section in {board.path}")
+        super().__init__()
         self.board, self.elf, self.timeout = board, Path(elf), timeout
         self.extra_args, self.icount = tuple(extra_args), icount
-        self.proc: subprocess.Popen | None = None
-        self.port: serial.SerialBase | None = None
-        self._log = tempfile.TemporaryFile()
         self._deadline = 0.0
 
     def command(self, tcp_port: int) -> list[str]:
@@ -72,38 +68,19 @@ class QemuSession:
             cmd += ["-icount", "shift=0"]
         return cmd + ["-kernel", str(self.elf), *self.extra_args]
 
-    def __enter__(self) -> "QemuSession":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def start(self) -> None:
         if not self.elf.is_file():
             raise UsageError(f"firmware {self.elf} does not exist")
         self._deadline = time.monotonic() + self.timeout
         for _attempt in range(3):  # the free port can be taken between probe and bind
             tcp_port = _free_port()
-            self.proc = subprocess.Popen(self.command(tcp_port), stdin=subprocess.DEVNULL,
-                                         stdout=self._log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-            self.port = self._connect(tcp_port)
+            self._spawn(self.command(tcp_port), stdout=self._log, stderr=subprocess.STDOUT)
+            until = min(self._deadline, time.monotonic() + CONNECT_SECONDS)
+            self.port = self._connect(f"socket://127.0.0.1:{tcp_port}", until)
             if self.port is not None:
                 return
             self._kill()
-        raise EmulatorError(f"QEMU {self.board.qemu.machine} did not start: {self._qemu_log()}")
-
-    def _connect(self, tcp_port: int) -> serial.SerialBase | None:
-        until = min(self._deadline, time.monotonic() + CONNECT_SECONDS)
-        while time.monotonic() < until:
-            if self.proc.poll() is not None:
-                return None
-            try:
-                return serial.serial_for_url(f"socket://127.0.0.1:{tcp_port}", timeout=0.05)
-            except serial.SerialException:
-                time.sleep(0.02)
-        return None
+        raise EmulatorError(f"QEMU {self.board.qemu.machine} did not start: {self.log_tail()}")
 
     def read_until_exit(self, on_data=None) -> QemuResult:
         """Read the serial output until QEMU exits; `on_data(bytes)` sees it as it comes."""
@@ -142,26 +119,6 @@ class QemuSession:
         raise EmulatorError(
             f"QEMU {self.board.qemu.machine} running {self.elf.name} did not finish within "
             f"{self.timeout:g} s; killed it (last serial line: {last[0]!r})")
-
-    def _qemu_log(self) -> str:
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return text.splitlines()[-1] if text else "no output"
-
-    def _kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-
-    def close(self) -> None:
-        if self.port is not None:
-            self.port.close()
-            self.port = None
-        self._kill()
-        self._log.close()
 
 
 def run_to_exit(board: Board, elf: Path, *, timeout: float = 60.0,

@@ -6,8 +6,8 @@ no boot ROM), and serves UART0 on a TCP port of 127.0.0.1, printed on its first 
 line. The core starts when we connect, so no output is lost; pyserial opens the port as
 `socket://127.0.0.1:PORT`, as QemuSession does, so `Link` and `Device` work unchanged.
 
-Every node process is started in its own process group and killed on timeout, on error
-and on exit from the `with` block: no emulator outlives the session that started it.
+Process handling (own session, killed on every way out, parent-death signal) is
+target/emulator.py's, shared with QEMU.
 Images that call into the boot ROM (rp2040-hal's ROM-backed intrinsics, for instance)
 stop the emulator with a message naming the call site; it ends up in the EmulatorError.
 """
@@ -19,9 +19,7 @@ import os
 import re
 import selectors
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import serial
 from arielml.build import Build
 from arielml.errors import EmulatorError, ToolMissing, UsageError
 from arielml.target.device import Device
+from arielml.target.emulator import EmulatorSession
 from arielml.target.protocol import Link
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -50,7 +49,7 @@ def require_runner() -> Path:
     return Path(node)
 
 
-class Rp2040jsSession:
+class Rp2040jsSession(EmulatorSession):
     """One rp2040js run of `image` (ELF, UF2 or flash .bin). Use as a context manager.
 
     `port` is the pyserial object connected to UART0. The emulator is killed after
@@ -63,35 +62,21 @@ class Rp2040jsSession:
 
     def __init__(self, image: Path, *, timeout: float = 120.0, connect: bool = True,
                  usb: bool = False):
+        super().__init__()
         self.image, self.timeout, self.connect = Path(image), timeout, connect
         self.usb = usb  # bridge the firmware's USB CDC-ACM port instead of UART0 (run.mjs --usb)
-        self.proc: subprocess.Popen | None = None
-        self.port: serial.SerialBase | None = None
         self.url: str | None = None
-        self._log = tempfile.TemporaryFile()
 
     def command(self) -> list[str]:
         node = require_runner()
         return [str(node), str(RUNNER), str(self.image), "--port", "0",
                 "--timeout", f"{self.timeout:g}", *(["--usb"] if self.usb else [])]
 
-    def __enter__(self) -> "Rp2040jsSession":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
     def start(self) -> None:
         if not self.image.is_file():
             raise UsageError(f"firmware {self.image} does not exist")
         cmd = self.command()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log, start_new_session=True)
+        self._spawn(cmd, stdout=subprocess.PIPE, stderr=self._log)
         tcp_port = None
         try:
             tcp_port = self._read_port()
@@ -128,39 +113,13 @@ class Rp2040jsSession:
         status = self.proc.returncode
         why = "exited" if status is not None and status >= 0 else "did not start in time"
         raise EmulatorError(f"rp2040js {why} running {self.image.name} "
-                            f"(status {status}): {self.stderr_tail()}")
-
-    def stderr_tail(self) -> str:
-        """The runner's last stderr line (why it stopped), or 'no output'."""
-        if self._log.closed:
-            return "no output"
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return text.splitlines()[-1] if text else "no output"
+                            f"(status {status}): {self.log_tail()}")
 
     def check_alive(self) -> None:
         """EmulatorError with the runner's own explanation if it has stopped."""
         if self.proc is not None and self.proc.poll() is not None:
             raise EmulatorError(f"rp2040js stopped (status {self.proc.returncode}) running "
-                                f"{self.image.name}: {self.stderr_tail()}")
-
-    def _kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.proc is not None:
-            self.proc.wait()
-
-    def close(self) -> None:
-        if self.port is not None:
-            self.port.close()
-            self.port = None
-        self._kill()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self._log.close()
+                                f"{self.image.name}: {self.log_tail()}")
 
 
 @contextlib.contextmanager
@@ -182,4 +141,4 @@ def rp2040js_device(build: Build, *, timeout: float = 300.0, link_timeout: float
                     raise
                 raise EmulatorError(f"serial link to rp2040js failed: {e}") from None
             raise EmulatorError(f"{e}; rp2040js stopped (status {s.proc.returncode}): "
-                                f"{s.stderr_tail()}") from None
+                                f"{s.log_tail()}") from None
