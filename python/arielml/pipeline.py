@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def compile_graph(g: Graph, *, source: Path, board: Board | None = None, cores: 
     """
     if mode not in MODES:
         raise UsageError(f"unknown schedule mode '{mode}' (choose from {', '.join(MODES)})")
+    if not g.digest and Path(source).is_file():  # a graph not read by load_model (tests, tools)
+        g.digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     speeds = core_speeds(board, cores)
     lowered = lower_graph(g, board_family(board))
     parts = tiles_per_op(speeds) if cores > 1 else 1

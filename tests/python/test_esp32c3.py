@@ -24,6 +24,7 @@ from elftools.elf.elffile import ELFFile
 from _models import MODELS_DIR
 from arielml.boards import BOARDS_DIR, REPO_ROOT, get_board
 from arielml.build import build_model, check_fit
+from arielml.codegen import generate_crate
 from arielml.build.cargo import _write_linker_dir, cargo_command, linker_script
 from arielml.build.toolchain import RustToolchain
 from arielml.codegen.crate import lockfile
@@ -152,8 +153,7 @@ def test_bad_esp_board_files_are_refused(tmp_path, name, text, needle):
 def _fit(name: str, board, cores: int = 1) -> dict:
     c = compile_model(MODELS_DIR / f"{name}.tflite", board=board, cores=cores)
     arena = plan_arena(c)
-    consts = sum(t.type.nbytes for t in c.graph.constants())
-    return check_fit(board, c, arena, consts)
+    return check_fit(board, c, arena, generate_crate(c, arena, board, Path('unwritten')))
 
 
 @pytest.mark.parametrize("name", INT8_MODELS)

@@ -21,7 +21,7 @@ from elftools.elf.elffile import ELFFile
 from _models import INT8_MODELS as INT8_FILES
 from _models import MODELS_DIR
 from arielml.boards import REPO_ROOT, get_board, load_board_file
-from arielml.build import CODE_ESTIMATE, build_model, check_fit_images
+from arielml.build import CODE_ESTIMATE, build_model, check_fit
 from arielml.build.cargo import linker_script, shared_region
 from arielml.codegen import write_crate
 from arielml.errors import UsageError
@@ -101,8 +101,9 @@ def test_linker_scripts_give_each_image_its_own_memories_and_one_shared_block():
 @pytest.mark.parametrize("name", FITS)
 def test_fitting_models_pass_the_fit_check_per_image(name, tmp_path):
     c = compile_model(MODELS_DIR / f"{name}.tflite", board=BOARD, cores=2)
-    crate = write_crate(c, plan_arena(c), BOARD, tmp_path)
-    fit = check_fit_images(BOARD, c, crate)
+    arena = plan_arena(c)
+    crate = write_crate(c, arena, BOARD, tmp_path)
+    fit = check_fit(BOARD, c, arena, crate)
     app, net = fit["images"]
     assert app["flash_estimate"] <= APP_FLASH_SIZE and net["flash_estimate"] <= NET_FLASH_SIZE
     # the shared block is cut out of the app SRAM: image 0's RAM estimate includes it

@@ -31,7 +31,7 @@ from arielml.build import build_model
 from arielml.oracle.check import check_tflite
 from arielml.oracle.tensors_io import random_inputs
 from arielml.pipeline import load
-from arielml.schedule.profiles import load_profile
+from arielml.schedule.profiles import file_digest, load_profile
 from arielml.target import protocol as p
 from arielml.target.rp2040js import Rp2040jsSession, require_runner
 from arielml.target.serial_port import FLUSH, manifest_inputs
@@ -396,7 +396,7 @@ def test_profile_over_socket_port_of_rp2040js(kws_build, capsys):
         code, out, err = cli(capsys, "profile", KWS, "--board", "rp2040", "--cores", 1, "--runs", 1,
                              "--port", emu.url, "--connect-timeout", 30)
     assert code == 0, err
-    prof = load_profile(KWS, RP2040, 1)
+    prof = load_profile(file_digest(KWS), RP2040, 1)
     assert prof.unit == "cycles" and len(prof.task_instructions) == 13
     # Counter ticks (1 us) times 133 cycles: whole multiples of 133.
     assert all(c % 133 == 0 for c in prof.task_instructions)

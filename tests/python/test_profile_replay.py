@@ -8,7 +8,7 @@ from _models import MODELS_DIR
 from arielml.boards import get_board
 from arielml.build import build_model
 from arielml.paths import target_dir
-from arielml.schedule.profiles import load_profile
+from arielml.schedule.profiles import file_digest, load_profile
 from arielml.schedule.replay import replay
 from arielml.target.profile import profile_model
 
@@ -35,7 +35,7 @@ def test_profile_is_measured_stored_and_used_by_builds(tmp_path, monkeypatch):
     monkeypatch.setenv("ARIELML_CACHE", str(tmp_path / "cache"))
     board, path = get_board("qemu-riscv32"), MODELS_DIR / "ad01_int8.tflite"
     prof = profile_model(path, board, 2)
-    assert load_profile(path, board, 2) == prof
+    assert load_profile(file_digest(path), board, 2) == prof
     assert len(prof.task_instructions) == 20 and min(prof.task_instructions) > 0
     # FC layers of one size cost about the same: the counts are real measurements.
     assert prof.total_instructions >= sum(prof.task_instructions)

@@ -19,7 +19,7 @@ from elftools.elf.elffile import ELFFile
 
 from _models import MODELS_DIR
 from arielml.boards import REPO_ROOT, get_board, load_board_file
-from arielml.build import build_model, check_fit_images
+from arielml.build import build_model, check_fit
 from arielml.build.cargo import linker_script
 from arielml.codegen import write_crate
 from arielml.errors import ArielError, UsageError
@@ -102,8 +102,9 @@ def test_linker_script_of_each_image(k):
 @pytest.mark.parametrize("name", INT8_MODELS)
 def test_every_mlperf_int8_model_fits_both_images(name, tmp_path):
     c = compile_model(MODELS_DIR / f"{name}.tflite", board=BOARD, cores=2)
-    crate = write_crate(c, plan_arena(c), BOARD, tmp_path)
-    fit = check_fit_images(BOARD, c, crate)  # raises UsageError when it does not fit
+    arena = plan_arena(c)
+    crate = write_crate(c, arena, BOARD, tmp_path)
+    fit = check_fit(BOARD, c, arena, crate)  # raises UsageError when it does not fit
     for k, (_flash, _ram, size, _) in enumerate(IMAGES):
         assert fit["images"][k]["flash_estimate"] <= BANK
         # its stack, and on the M7 also the runtime state (the shared block is in the AXI SRAM)
@@ -114,7 +115,8 @@ def test_every_mlperf_int8_model_fits_both_images(name, tmp_path):
 
 def _fit_check(name: str, board=SMALL):
     c = compile_model(MODELS_DIR / f"{name}.tflite", board=board, cores=2)
-    return c, lambda out: check_fit_images(board, c, write_crate(c, plan_arena(c), board, out))
+    arena = plan_arena(c)
+    return c, lambda out: check_fit(board, c, arena, write_crate(c, arena, board, out))
 
 
 def _n(text: str) -> int:

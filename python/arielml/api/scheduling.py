@@ -35,7 +35,7 @@ def schedule_model(model: Path, board_name: str, cores: int | None, mode: str,
     n = cores or len(board.cores)
     g = load(model)
     static = compile_graph(g, source=model, board=board, cores=n)
-    costs = stored_costs(model, board, static)  # measured by `arielml profile`, if any
+    costs = stored_costs(board, static)  # measured by `arielml profile`, if any
 
     def compiled(m: str) -> Compiled:
         return compile_graph(g, source=model, board=board, cores=n, mode=m, profile=costs)

@@ -198,7 +198,7 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
     cmd += ["--", "-C", f"link-arg=-T{LINK_SCRIPTS[board.firmware.runtime]}"]
     if link_dir is not None:
         cmd += ["-L", f"native={link_dir}"]
-    if image is not None:  # the generated crate's main.rs picks the image's model file
+    if board.multi_image and image is not None:  # the generated crate's main.rs picks the image's model file
         cmd += ["--cfg", f'arielml_image="{image}"']
     return cmd, env
 
@@ -208,21 +208,22 @@ def build_crate(board: Board, package: str, *, features: list[str] | None = None
                 image: int | None = None, shared_bytes: int = 0, log=None) -> BuildResult:
     """Build `package` for `board`; return the ELF path.
 
-    Single-image boards: for core 0's target (all cores must share it). Multi-image boards
-    take `image`: that image's core target, memory map and board-crate features, and
-    `--cfg arielml_image="<image>"` for the final crate. The ELF path is cargo's output,
+    `image` (a generated model crate): that image's core target, memory map and
+    board-crate features, and on boards with one image per core `--cfg
+    arielml_image="<image>"`; a board with one image has image 0 (all cores, one target).
+    Without `image` (crates of the repository): core 0's target. The ELF path is cargo's output,
     overwritten by the next build of the same package: copy it before building another
     image. `log` receives one-line progress messages (default: stderr).
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    if image is None:
-        if len(board.targets) > 1:
-            raise ArielError(f"{board.name}: cores with different targets need one image per core ([[images]])")
-        target, board_features, what = board.cores[0].target, (), board.name
+    if (image is None or not board.multi_image) and len(board.targets) > 1:
+        raise ArielError(f"{board.name}: cores with different targets need one image per core ([[images]])")
+    im = board.image_list()[image or 0]
+    if image is None:  # a crate of the repository (the roll call): core 0's target, no image features
+        target, board_features = board.cores[0].target, ()
     else:
-        im = board.image_list()[image]
         target, board_features = board.cores[im.cores[0]].target, im.features
-        what = f"{board.name} image {image} ({board.cores[im.cores[0]].name})"
+    what = f"{board.name} image {image} ({board.cores[im.cores[0]].name})" if board.multi_image and image is not None else board.name
     tc = require_rust(target)
     link_dir = _write_linker_dir(board, image or 0, shared_bytes)
     cmd, env = cargo_command(tc, target, package, features or [], link_dir, board, manifest,

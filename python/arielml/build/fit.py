@@ -28,51 +28,42 @@ def runtime_bytes(c: Compiled) -> int:
     return RUNTIME_FIXED + 8 * len(c.tasks) + scratch_bytes(c)
 
 
-def check_fit(board: Board, c: Compiled, arena: ArenaPlan, consts: int) -> dict:
-    ram_mem, flash_mem = board.memory("ram"), board.memory("flash")
-    stacks = board.firmware.stack_bytes * len(board.cores)
-    need_ram = arena.size + runtime_bytes(c) + stacks
-    need_flash = consts + CODE_ESTIMATE
-    if need_ram > ram_mem.size:
-        raise UsageError(
-            f"{c.source.name} does not fit {board.name}'s RAM: needs {need_ram:,} bytes "
-            f"(arena {arena.size:,} + runtime {runtime_bytes(c):,} + stacks {stacks:,}), "
-            f"board has {ram_mem.size:,}")
-    if need_flash > flash_mem.size:
-        raise UsageError(
-            f"{c.source.name} does not fit {board.name}'s flash: needs about {need_flash:,} bytes "
-            f"(constants {consts:,} + code ~{CODE_ESTIMATE:,}), board has {flash_mem.size:,}")
-    return {"ram_estimate": need_ram, "flash_estimate": need_flash, "stack_bytes": stacks}
-
-
-def check_fit_images(board: Board, c: Compiled, crate: GeneratedCrate) -> dict:
-    """A multi-image board: each image's flash (its tasks' constants + code) and RAM (its
-    stack, + runtime state on image 0), and the shared block in the shared RAM (with
-    image 0's RAM when they are one memory)."""
-    shared = board.shared_memory()
-    block = shared_block_bytes(crate.shared_bytes)
-    if block > shared.size:
+def check_fit(board: Board, c: Compiled, arena: ArenaPlan, crate: GeneratedCrate) -> dict:
+    """Every image of the board (one on most boards) against its memories: its flash (the
+    constants of its tasks + code) and RAM (its cores' stacks, + runtime state on image 0,
+    + the arena). With one image per core the arena is in the shared block, which must fit
+    the shared RAM and counts in the RAM of the image it is part of."""
+    multi = board.multi_image
+    shared = board.shared_memory() if multi else None
+    block = shared_block_bytes(crate.shared_bytes) if multi else 0
+    if multi and block > shared.size:
         raise UsageError(f"{c.source.name} does not fit {board.name}'s shared RAM ({shared.name}): "
                          f"needs {block:,} bytes (arena + executor words), it has {shared.size:,}")
     per_image = []
-    for k, im in enumerate(board.images):
+    for k, im in enumerate(board.image_list()):
         flash, ram = board.named(im.flash), board.named(im.ram)
+        stacks = board.firmware.stack_bytes * len(im.cores)
         state = (RUNTIME_FIXED + 8 * len(c.tasks) if k == 0 else 0) + scratch_bytes(c, im.cores)
-        need_ram = board.firmware.stack_bytes + state
-        if ram == shared:
-            need_ram += block
+        # (label, bytes) of what the image's RAM holds, as the refusal names them
+        parts = ([("arena", arena.size), ("runtime", state), ("stacks", stacks)] if not multi else
+                 [("stack", stacks), ("runtime", state), ("shared block", block if ram == shared else 0)])
+        need_ram = sum(n for _, n in parts)
         need_flash = crate.image_consts[k] + CODE_ESTIMATE
         core = board.cores[im.cores[0]].name
+
+        def where(kind: str, mem) -> str:  # one image: "the board's RAM"; else the image's core and memory
+            return kind if not multi else f"{core} {kind} ({mem.name})"
+
+        has = "board has" if not multi else "it has"
         if need_ram > ram.size:
-            raise UsageError(
-                f"{c.source.name} does not fit {board.name}'s {core} RAM ({ram.name}): needs {need_ram:,} bytes "
-                f"(stack {board.firmware.stack_bytes:,}" + (f" + runtime {state:,}" if state else "")
-                + (f" + shared block {block:,}" if ram == shared else "") + f"), it has {ram.size:,}")
+            listed = " + ".join(f"{label} {n:,}" for label, n in parts if n or label == "arena")
+            raise UsageError(f"{c.source.name} does not fit {board.name}'s {where('RAM', ram)}: needs "
+                             f"{need_ram:,} bytes ({listed}), {has} {ram.size:,}")
         if need_flash > flash.size:
-            raise UsageError(
-                f"{c.source.name} does not fit {board.name}'s {core} flash ({flash.name}): needs about "
-                f"{need_flash:,} bytes (constants of its tasks {crate.image_consts[k]:,} + code "
-                f"~{CODE_ESTIMATE:,}), it has {flash.size:,}")
+            what = "constants" if not multi else "constants of its tasks"
+            raise UsageError(f"{c.source.name} does not fit {board.name}'s {where('flash', flash)}: needs about "
+                             f"{need_flash:,} bytes ({what} {crate.image_consts[k]:,} + code ~{CODE_ESTIMATE:,}), "
+                             f"{has} {flash.size:,}")
         per_image.append({"ram_estimate": need_ram, "flash_estimate": need_flash})
-    return {"ram_estimate": per_image[0]["ram_estimate"], "flash_estimate": per_image[0]["flash_estimate"],
-            "stack_bytes": board.firmware.stack_bytes * len(board.cores), "images": per_image}
+    fit = {**per_image[0], "stack_bytes": board.firmware.stack_bytes * len(board.cores)}
+    return {**fit, "images": per_image} if multi else fit

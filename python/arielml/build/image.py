@@ -15,9 +15,9 @@ from pathlib import Path
 from arielml.boards import Board
 from arielml.build.cargo import build_crate, shared_region
 from arielml.build.elf import image_memories, memory_use, write_bin
-from arielml.build.fit import check_fit, check_fit_images, runtime_bytes
+from arielml.build.fit import check_fit, runtime_bytes
 from arielml.build.uf2 import write_uf2
-from arielml.codegen import GeneratedCrate, safe, write_crate
+from arielml.codegen import GeneratedCrate, generate_crate, safe
 from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.plan.arena import ArenaPlan, plan_arena
@@ -47,7 +47,7 @@ def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
     return cache_dir() / "builds" / f"{stem}-{safe.path_part(board.name)}-{cores}c{tag}"
 
 
-def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path, crate, tc,
+def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, crate, tc,
               artifacts: dict) -> dict:
     g = c.graph
     images = _images(board, crate, artifacts)
@@ -62,7 +62,7 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, elf: Path,
         "board": board.name,
         "cores": c.cores,
         "schedule": c.mode,
-        "model": {"file": c.source.name, "sha256": hashlib.sha256(c.source.read_bytes()).hexdigest(),
+        "model": {"file": c.source.name, "sha256": g.digest,
                   "id": f"{crate.model_id:016x}"},
         "toolchain": {"rustc": str(tc.rustc), "version": tc.version, "kind": tc.kind},
         "inputs": io(g.inputs),
@@ -118,7 +118,7 @@ def build_model(model: Path, board: Board, *, cores: int | None = None, out: Pat
                 mode: str = "static", log=None) -> Build:
     cores = cores or len(board.cores)
     compiled = compile_model(model, board=board, cores=cores, mode=mode)
-    costs = stored_costs(Path(model), board, compiled)
+    costs = stored_costs(board, compiled)
     if costs is not None:  # reschedule the same tasks with their measured costs
         compiled = compile_graph(compiled.graph, source=Path(model), board=board, cores=cores, mode=mode,
                                  profile=costs)
@@ -126,55 +126,30 @@ def build_model(model: Path, board: Board, *, cores: int | None = None, out: Pat
     return build_compiled(compiled, board, out, log=log)
 
 
-def stored_costs(model: Path, board: Board, compiled: Compiled) -> dict[int, float] | None:
+def stored_costs(board: Board, compiled: Compiled) -> dict[int, float] | None:
     """Measured task costs from `arielml profile`, when one exists for this tiling."""
-    prof = load_profile(model, board, compiled.cores)
+    prof = load_profile(compiled.graph.digest, board, compiled.cores)
     if prof is None or len(prof.task_instructions) != len(compiled.tasks):
         return None
     return prof.as_costs()
 
 
 def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> Build:
-    """Firmware for an already compiled (and scheduled) model."""
+    """Firmware for an already compiled (and scheduled) model: one ELF (and .bin, .uf2 as
+    the board wants) per image of the board (most boards have one image for all cores).
+    The crate is generated in memory first, so that the fit of every image is checked
+    before anything is written or compiled."""
     log = log or (lambda m: None)
-    if board.multi_image:
-        return _build_images(compiled, board, out, log)
-    cores = compiled.cores
     arena = plan_arena(compiled)
-    consts = sum(t.type.nbytes for t in compiled.graph.constants())
-    fit = check_fit(board, compiled, arena, consts)
+    crate = generate_crate(compiled, arena, board, out)
+    fit = check_fit(board, compiled, arena, crate)
     out.mkdir(parents=True, exist_ok=True)
-    log(f"{len(compiled.tasks)} tasks on {cores} core(s), arena {arena.size:,} bytes; "
-        f"generating the crate in {out / 'crate'}")
-    crate = write_crate(compiled, arena, board, out)
-    result = build_crate(board, crate.package, manifest=crate.manifest, binary=crate.package, log=log)
-    elf = out / "firmware.elf"
-    shutil.copyfile(result.elf, elf)
-    artifacts = {"elf": elf.name}
-    if "bin" in board.firmware.formats:
-        artifacts["bin"] = write_bin(elf, out / "firmware.bin", board).name
-    if "uf2" in board.firmware.formats:
-        artifacts["uf2"] = write_uf2(elf, out / "firmware.uf2", board).name
-    return _finish(compiled, arena, board, fit, out, elf, crate, result, artifacts)
-
-
-def _finish(compiled, arena, board, fit, out, elf, crate, result, artifacts) -> Build:
-    manifest = _manifest(compiled, arena, board, fit, elf, crate, result.toolchain, dict(artifacts, dir=str(out)))
-    del manifest["artifacts"]["dir"]
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return Build(out, elf, manifest, compiled, arena)
-
-
-def _build_images(compiled: Compiled, board: Board, out: Path, log) -> Build:
-    """One ELF (and .bin) per image; the crate is generated first for each image's constants."""
-    arena = plan_arena(compiled)
-    out.mkdir(parents=True, exist_ok=True)
-    log(f"{len(compiled.tasks)} tasks on {compiled.cores} core(s) in {len(board.images)} images, "
-        f"arena {arena.size:,} bytes; generating the crate in {out / 'crate'}")
-    crate = write_crate(compiled, arena, board, out)
-    fit = check_fit_images(board, compiled, crate)
+    n = len(crate.images)
+    log(f"{len(compiled.tasks)} tasks on {compiled.cores} core(s)" + (f" in {n} images" if n > 1 else "")
+        + f", arena {arena.size:,} bytes; generating the crate in {crate.dir}")
+    crate.write()
     images, result = [], None
-    for k in range(len(board.images)):
+    for k in range(n):
         result = build_crate(board, crate.package, manifest=crate.manifest, binary=crate.package,
                              image=k, shared_bytes=crate.shared_bytes, log=log)
         elf = out / ("firmware.elf" if k == 0 else f"firmware-image{k}.elf")
@@ -182,6 +157,11 @@ def _build_images(compiled: Compiled, board: Board, out: Path, log) -> Build:
         files = {"elf": elf.name}
         if "bin" in board.firmware.formats:
             files["bin"] = write_bin(elf, out / elf.with_suffix(".bin").name, board, k).name
+        if "uf2" in board.firmware.formats:
+            files["uf2"] = write_uf2(elf, out / elf.with_suffix(".uf2").name, board).name
         images.append(files)
-    artifacts = {**images[0], "images": images}
-    return _finish(compiled, arena, board, fit, out, out / "firmware.elf", crate, result, artifacts)
+    artifacts = {**images[0], **({"images": images} if board.multi_image else {}), "dir": str(out)}
+    manifest = _manifest(compiled, arena, board, fit, crate, result.toolchain, artifacts)
+    del manifest["artifacts"]["dir"]
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return Build(out, out / "firmware.elf", manifest, compiled, arena)

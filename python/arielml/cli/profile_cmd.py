@@ -43,4 +43,4 @@ def profile(model: Path, board_name: str, cores: int | None, runs: int, port: st
     if port is not None:
         click.echo(f"  = {p.total_instructions / board.cores[0].clock_hz * 1e3:,.3f} ms at "
                    f"{board.cores[0].clock_hz / 1e6:g} MHz")
-    click.echo(f"stored in {profile_path(model, board, cores)}")
+    click.echo(f"stored in {profile_path(p.model_sha256, board, cores)}")

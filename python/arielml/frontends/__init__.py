@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from arielml.errors import UsageError
@@ -17,8 +18,11 @@ def load_model(path: str | Path) -> Graph:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
     if data[4:8] == b"TFL3" or path.lower().endswith(".tflite"):
         from arielml.frontends.tflite import load_tflite
-        return load_tflite(path, data)
-    if path.lower().endswith(".onnx"):
+        g = load_tflite(path, data)
+    elif path.lower().endswith(".onnx"):
         from arielml.frontends.onnx import load_onnx
-        return load_onnx(path, data)
-    raise UsageError(f"{path}: unknown model format (expected .tflite or .onnx)")
+        g = load_onnx(path, data)
+    else:
+        raise UsageError(f"{path}: unknown model format (expected .tflite or .onnx)")
+    g.digest = hashlib.sha256(data).hexdigest()  # the file is read and hashed once per build
+    return g

@@ -17,6 +17,9 @@ class Graph:
     name: str = ""
     # Where the graph came from, for messages ("model.tflite").
     source: str = field(default="", compare=False)
+    # SHA-256 (hex) of the model file's bytes, computed once when it is read (frontends):
+    # the model's identity for profiles, the build manifest and the firmware's model id.
+    digest: str = field(default="", compare=False)
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]
@@ -57,4 +60,4 @@ class Graph:
             used.update(op.inputs)
             used.update(op.outputs)
         kept = {n: t for n, t in pool.items() if n in used}
-        return Graph(kept, new_ops, list(self.inputs), new_outputs, self.name, self.source)
+        return Graph(kept, new_ops, list(self.inputs), new_outputs, self.name, self.source, self.digest)

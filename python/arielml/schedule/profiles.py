@@ -1,5 +1,5 @@
 """Stored task profiles: the measured cost of every task (`arielml profile`), keyed by the
-model's bytes, the board, the tiling and the firmware sources that were measured.
+model's bytes (their SHA-256, Graph.digest), the board, the tiling and the firmware sources that were measured.
 
 Measuring is target/profile.py's job; this module only names, writes and reads the
 files, so the build can use stored costs without importing anything that runs firmware.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,29 +34,61 @@ class Profile:
         return dict(enumerate(self.task_instructions))
 
 
+def _sources(board: Board) -> list[Path]:
+    return [f for crate in ("firmware/kernels", "firmware/runtime", f"firmware/boards/{board.firmware.crate}")
+            for f in sorted((REPO_ROOT / crate).rglob("*.rs"))]
+
+
 def firmware_fingerprint(board: Board) -> str:
-    """Hash of the Rust sources a profile measured: new kernels make old profiles stale."""
+    """Hash of the Rust sources a profile measured: new kernels make old profiles stale.
+
+    Hashing every source on every build is what it would cost without a cache; the hash is
+    kept in the user cache next to the sources' (path, size, mtime) signature, which
+    takes only a stat per file to check, and recomputed when any of them changes."""
+    files = _sources(board)
+    stats = [(f.relative_to(REPO_ROOT).as_posix(), f.stat()) for f in files]
+    signature = hashlib.sha256("\n".join(f"{rel} {st.st_size} {st.st_mtime_ns}" for rel, st in stats)
+                               .encode()).hexdigest()
+    cache = cache_dir() / "fingerprints" / f"{signature[:32]}.txt"
+    try:
+        cached = cache.read_text().strip()
+        if len(cached) == 12:
+            return cached
+    except OSError:
+        pass
     h = hashlib.sha256()
-    for crate in ("firmware/kernels", "firmware/runtime", f"firmware/boards/{board.firmware.crate}"):
-        for f in sorted((REPO_ROOT / crate).rglob("*.rs")):
-            h.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:12]
+    for f in files:
+        h.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    fingerprint = h.hexdigest()[:12]
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(fingerprint + "\n")
+        tmp.replace(cache)  # atomic: a killed build leaves no half-written entry
+    except OSError:
+        pass  # a read-only cache only costs the rehash
+    return fingerprint
 
 
-def profile_path(model: Path, board: Board, cores: int) -> Path:
-    digest = hashlib.sha256(Path(model).read_bytes()).hexdigest()
+def file_digest(model: Path) -> str:
+    """SHA-256 (hex) of a model file, as the frontends store it in Graph.digest."""
+    return hashlib.sha256(Path(model).read_bytes()).hexdigest()
+
+
+def profile_path(digest: str, board: Board, cores: int) -> Path:
+    """Where the profile of the model whose file hashes to `digest` (Graph.digest) lives."""
     return cache_dir() / "profiles" / f"{digest[:16]}-{board.name}-{cores}c-fw{firmware_fingerprint(board)}.json"
 
 
-def store_profile(model: Path, board: Board, cores: int, prof: Profile) -> Path:
-    path = profile_path(model, board, cores)
+def store_profile(board: Board, prof: Profile) -> Path:
+    path = profile_path(prof.model_sha256, board, prof.cores)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dataclasses.asdict(prof), indent=1) + "\n")
     return path
 
 
-def load_profile(model: Path, board: Board, cores: int) -> Profile | None:
-    path = profile_path(model, board, cores)
+def load_profile(digest: str, board: Board, cores: int) -> Profile | None:
+    path = profile_path(digest, board, cores)
     if not path.exists():
         return None
     return Profile(**json.loads(path.read_text()))  # files from before `unit`: instructions

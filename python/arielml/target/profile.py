@@ -17,7 +17,6 @@ the unit the scheduler takes (`costs.task_costs`: cycles on a speed-1 core):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from pathlib import Path
 
 from arielml.boards import Board
@@ -81,7 +80,6 @@ def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=N
     per_task = [min(r.task_ticks[t] for r in results) * scale for t in range(len(compiled.tasks))]
     total = min(r.total_ticks for r in results) * scale
     overhead = max(0.0, (total - sum(per_task)) / max(1, len(per_task)))
-    sha = hashlib.sha256(Path(model).read_bytes()).hexdigest()
-    prof = Profile(sha, board.name, cores, per_task, total, overhead, unit)
-    store_profile(model, board, cores, prof)
+    prof = Profile(compiled.graph.digest, board.name, cores, per_task, total, overhead, unit)
+    store_profile(board, prof)
     return prof

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import time
@@ -278,11 +277,12 @@ def port_build(board: Board, *, model: Path | None = None, build_path: Path | No
         raise UsageError(f"--cores {cores}: {b.out} is a {m['cores']}-core build")
     if model is None:
         return b, None
-    if hashlib.sha256(Path(model).read_bytes()).hexdigest() != m["model"].get("sha256"):
-        raise UsageError(f"{model} is not the model {b.out} was built from ({m['model']['file']})")
     from arielml.pipeline import load
 
-    return b, load(model)
+    g = load(model)
+    if g.digest != m["model"].get("sha256"):
+        raise UsageError(f"{model} is not the model {b.out} was built from ({m['model']['file']})")
+    return b, g
 
 
 def manifest_inputs(manifest: dict, seed: int) -> dict[str, np.ndarray]:
