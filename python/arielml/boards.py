@@ -89,6 +89,35 @@ class Firmware:
 
 
 @dataclass(frozen=True)
+class Runtime:
+    """What a board's runtime flavour (`firmware.runtime`) means to the build: one record
+    per runtime, read where the build differs, instead of string comparisons."""
+
+    name: str
+    link_script: str  # the linker script its crates provide, passed as `-T` to the final link
+    # Its crates bring their own memory map (esp-hal's build script writes memory.x and the
+    # sections for the chip): arielml writes none, and boot2/start_block/[[images]] cannot apply.
+    own_memory_map: bool = False
+    # riscv-rt: memory.x maps its REGION_* aliases and sets the hart count and stack size.
+    hart_regions: bool = False
+    # Supports a boot-ROM block (start_block) and one image per core ([[images]]).
+    arm_images: bool = False
+    # Environment variable through which the runtime is told the stack it must leave
+    # (esp-hal's link fails unless that much DRAM is left), or None.
+    stack_minimum_env: str | None = None
+    # Flashed with espflash/esptool: needs `firmware.esp_chip`, artifacts only the ELF.
+    espressif: bool = False
+
+
+RUNTIMES = {r.name: r for r in (
+    Runtime("cortex-m-rt", "link.x", arm_images=True),
+    Runtime("riscv-rt", "link.x", hart_regions=True),
+    Runtime("esp-hal", "linkall.x", own_memory_map=True, stack_minimum_env="ESP_HAL_CONFIG_ENSURE_MAIN_STACK_MINIMUM",
+            espressif=True),
+)}
+
+
+@dataclass(frozen=True)
 class Qemu:
     binary: str
     machine: str
@@ -107,6 +136,10 @@ class Board:
     # core, in core order. Empty: one image for all cores, in memories "flash" and "ram".
     images: tuple[Image, ...] = ()
     path: Path = field(default=Path(), compare=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        return RUNTIMES[self.firmware.runtime]
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -148,7 +181,6 @@ class Board:
 
 
 _KINDS = {"flash", "ram"}
-_RUNTIMES = {"cortex-m-rt", "riscv-rt", "esp-hal"}
 _FORMATS = {"elf", "bin", "uf2"}
 
 
@@ -227,8 +259,9 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.stack_bytes' must be a multiple of 8 (the stack alignment)")
     for kind in _KINDS:
         board.memory(kind)
-    if board.firmware.runtime not in _RUNTIMES:
-        raise UsageError(f"{src}: 'firmware.runtime' must be one of {sorted(_RUNTIMES)}")
+    if board.firmware.runtime not in RUNTIMES:
+        raise UsageError(f"{src}: 'firmware.runtime' must be one of {sorted(RUNTIMES)}")
+    rt = board.runtime
     for fmt in board.firmware.formats:
         if fmt not in _FORMATS:
             raise UsageError(f"{src}: 'firmware.formats' has unknown format '{fmt}'")
@@ -238,15 +271,15 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
     if board.firmware.serial_baud is not None and board.firmware.serial_baud <= 0:
         raise UsageError(f"{src}: 'firmware.serial_baud' must be a positive baud rate")
-    if board.firmware.start_block and board.firmware.runtime != "cortex-m-rt":
+    if board.firmware.start_block and not rt.arm_images:
         raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt'")
-    if (board.firmware.runtime == "esp-hal") != (board.firmware.esp_chip is not None):
+    if rt.espressif != (board.firmware.esp_chip is not None):
         raise UsageError(f"{src}: 'firmware.esp_chip' is needed with runtime 'esp-hal', and only there")
-    if board.firmware.runtime == "esp-hal" and board.firmware.boot2_bytes:
-        raise UsageError(f"{src}: 'firmware.boot2_bytes' cannot be used with runtime 'esp-hal' "
+    if rt.own_memory_map and board.firmware.boot2_bytes:
+        raise UsageError(f"{src}: 'firmware.boot2_bytes' cannot be used with runtime '{rt.name}' "
                          "(esp-hal's linker script places everything)")
-    if board.firmware.runtime == "esp-hal" and set(board.firmware.formats) != {"elf"}:
-        raise UsageError(f"{src}: 'firmware.formats' must be [\"elf\"] with runtime 'esp-hal' "
+    if rt.espressif and set(board.firmware.formats) != {"elf"}:
+        raise UsageError(f"{src}: 'firmware.formats' must be [\"elf\"] with runtime '{rt.name}' "
                          "(espflash flashes the ELF, esptool converts it to an app image itself)")
     _check_images(board, src)
     if src.stem != board.name:
@@ -258,7 +291,7 @@ def _check_images(board: Board, src: Path) -> None:
         if board.firmware.shared_ram is not None:
             raise UsageError(f"{src}: 'firmware.shared_ram' is for boards with [[images]]")
         return
-    if board.firmware.runtime != "cortex-m-rt":
+    if not board.runtime.arm_images:
         raise UsageError(f"{src}: [[images]] needs runtime 'cortex-m-rt'")
     if board.firmware.shared_ram is None:
         raise UsageError(f"{src}: a board with [[images]] needs 'firmware.shared_ram'")

@@ -23,11 +23,6 @@ from arielml.codegen import safe
 from arielml.errors import ArielError, UsageError
 from arielml.paths import cache_dir, target_dir
 
-# The linker script each runtime flavour's crates provide, passed as `-T` to the final link.
-LINK_SCRIPTS = {"cortex-m-rt": "link.x", "riscv-rt": "link.x", "esp-hal": "linkall.x"}
-# Runtimes whose crates bring their own memory map (esp-hal's build script writes memory.x
-# and the sections for the chip): arielml writes none and adds no search path for one.
-OWN_MEMORY_MAP = {"esp-hal"}
 
 
 def shared_block_bytes(shared_bytes: int) -> int:
@@ -53,8 +48,8 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
     the image's RAM when they are the same memory) holding `.arielml_shared` at the same
     address in every image. Each script also gives the other images' vector tables (`__arielml_image<k>_vectors`).
     """
-    if board.firmware.runtime in OWN_MEMORY_MAP:
-        raise ArielError(f"{board.name}: runtime '{board.firmware.runtime}' links with its own "
+    if board.runtime.own_memory_map:
+        raise ArielError(f"{board.name}: runtime '{board.runtime.name}' links with its own "
                          "memory map; arielml writes no memory.x for it")
     im = board.image_list()[image]
     flash, ram = board.named(im.flash), board.named(im.ram)
@@ -135,7 +130,7 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
             "ASSERT(__start_block_addr + SIZEOF(.start_block) <= ORIGIN(FLASH) + 4096,",
             '       "the boot ROM searches only the first 4 KiB of flash for .start_block");',
         ]
-    if board.firmware.runtime == "riscv-rt":
+    if board.runtime.hart_regions:
         for region, mem in (("TEXT", "FLASH"), ("RODATA", "FLASH"), ("DATA", "RAM"),
                             ("BSS", "RAM"), ("HEAP", "RAM"), ("STACK", "RAM")):
             lines.append(f'REGION_ALIAS("REGION_{region}", {mem});')
@@ -146,7 +141,7 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
 
 def _write_linker_dir(board: Board, image: int = 0, shared_bytes: int = 0) -> Path | None:
     """The directory holding the (image's) generated memory.x; None when its runtime brings one."""
-    if board.firmware.runtime in OWN_MEMORY_MAP:
+    if board.runtime.own_memory_map:
         return None
     text = linker_script(board, image, shared_bytes)
     d = cache_dir() / "link" / hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -177,10 +172,10 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
         env["RUSTC_BOOTSTRAP"] = "1"
     if tc.linker is not None:
         env[f"CARGO_TARGET_{target.upper().replace('-', '_').replace('.', '_')}_LINKER"] = str(tc.linker)
-    if board.firmware.runtime == "esp-hal":
+    if board.runtime.stack_minimum_env:
         # esp-hal's link fails unless this much DRAM is left for the (one) stack, so a model
         # the fit check let through that leaves less is refused at link time, not at run time.
-        env["ESP_HAL_CONFIG_ENSURE_MAIN_STACK_MINIMUM"] = str(board.firmware.stack_bytes)
+        env[board.runtime.stack_minimum_env] = str(board.firmware.stack_bytes)
     if board.firmware.rustflags:
         # The board's codegen flags (e.g. `-C target-feature=+dsp`) go to EVERY crate, `core`
         # (build-std) and the kernels included: on the final crate only, the kernels' cfgs
@@ -195,7 +190,7 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
             prior = (env.get("RUSTFLAGS") or env.get(triple_var) or "").split()
         env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join([*prior, *board.firmware.rustflags])
     # Flags for the final crate only: its link and the image it is.
-    cmd += ["--", "-C", f"link-arg=-T{LINK_SCRIPTS[board.firmware.runtime]}"]
+    cmd += ["--", "-C", f"link-arg=-T{board.runtime.link_script}"]
     if link_dir is not None:
         cmd += ["-L", f"native={link_dir}"]
     if board.multi_image and image is not None:  # the generated crate's main.rs picks the image's model file

@@ -37,7 +37,7 @@ def check_board(board: Board, env_path: str | None = None) -> list[Finding]:
             out.append(Finding(board.name, f"rust {target}", True, tc.describe()))
         else:
             out.append(Finding(board.name, f"rust {target}", False, "fix: " + rust_fix_hint(target, env_path)))
-    if board.qemu is None and board.firmware.esp_chip is not None:  # espflash or esptool
+    if board.qemu is None and board.runtime.espressif:  # espflash or esptool
         for tool, found in esp_tools(env_path).items():
             detail = found or f"not found (optional: flashing); fix: {ESP_INSTALL_HINT}"
             out.append(Finding(board.name, tool, bool(found), detail, required=False))

@@ -185,7 +185,7 @@ def _run(cmd: list[str], what: str) -> None:
 def flash(board: Board, a: Artifact, *, log=None) -> str:
     """Flash `a` onto the first way found; return a one-line description of what was done."""
     log = log or (lambda m: None)
-    if board.firmware.esp_chip is not None:
+    if board.runtime.espressif:
         return flash_esp(board, a, log)
     if a.uf2 is not None:
         drives = find_uf2_drives()
