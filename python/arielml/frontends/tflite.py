@@ -1,7 +1,8 @@
 """TFLite frontend: .tflite flatbuffer -> IR Graph.
 
 One registry (REGISTRY below) maps each builtin opcode to a converter; converters live by
-family in tflite_conv.py, tflite_elementwise.py and tflite_shape.py. Anything the registry
+family in tflite_conv.py, tflite_elementwise.py and tflite_shape.py, each with its CONVERTERS
+table (adding an op to a family touches that family's module only). Anything the registry
 does not know is collected first and refused in one message listing every such op.
 """
 
@@ -22,39 +23,8 @@ from arielml.frontends.tflite_ctx import Ctx
 from arielml.frontends.tflite_reader import RawModel, RawTensor, read_model
 from arielml.ir import DType, Graph, Quant, Tensor, TensorType, VerifyError, verify
 
-REGISTRY = {
-    B.CONV_2D: conv.conv_2d,
-    B.DEPTHWISE_CONV_2D: conv.depthwise_conv_2d,
-    B.FULLY_CONNECTED: conv.fully_connected,
-    B.AVERAGE_POOL_2D: conv.average_pool_2d,
-    B.MAX_POOL_2D: conv.max_pool_2d,
-    B.ADD: elt.add,
-    B.SUB: elt.sub,
-    B.MUL: elt.mul,
-    B.QUANTIZE: elt.quantize,
-    B.DEQUANTIZE: elt.dequantize,
-    B.LOGISTIC: elt.logistic,
-    B.TANH: elt.tanh,
-    B.RELU: elt.relu,
-    B.RELU6: elt.relu6,
-    B.RELU_N1_TO_1: elt.relu_n1_to_1,
-    B.LEAKY_RELU: elt.leaky_relu,
-    B.HARD_SWISH: elt.hard_swish,
-    B.SOFTMAX: elt.softmax,
-    B.CONCATENATION: shp.concatenation,
-    B.PAD: shp.pad,
-    B.PADV2: shp.pad,
-    B.MEAN: shp.mean,
-    B.RESHAPE: shp.reshape,
-    B.SQUEEZE: shp.squeeze,
-    B.EXPAND_DIMS: shp.expand_dims,
-    B.STRIDED_SLICE: shp.strided_slice,
-    B.SPLIT: shp.split,
-    B.SPLIT_V: shp.split_v,
-    B.TRANSPOSE: shp.transpose,
-    B.PACK: shp.pack,
-    B.SHAPE: shp.shape,
-}
+# One registry, from the converters each family module declares next to its converters.
+REGISTRY = {**conv.CONVERTERS, **elt.CONVERTERS, **shp.CONVERTERS}
 
 # Control flow means more than one subgraph; refused with a precise message.
 _CONTROL_FLOW = {B.WHILE, B.IF, B.CALL_ONCE, getattr(B, "CALL", -1)}

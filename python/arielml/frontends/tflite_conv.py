@@ -3,6 +3,8 @@ FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D."""
 
 from __future__ import annotations
 
+from tflite.BuiltinOperator import BuiltinOperator as B
+
 from arielml.frontends.tflite_ctx import Ctx
 from arielml.ir import Conv2DAttrs, FullyConnectedAttrs, Op, OpKind, Pool2DAttrs
 
@@ -69,3 +71,13 @@ def average_pool_2d(ctx: Ctx) -> list[Op]:
 
 def max_pool_2d(ctx: Ctx) -> list[Op]:
     return _pool(ctx, OpKind.MAX_POOL_2D)
+
+
+# Builtin opcode -> converter, for the registry in tflite.py.
+CONVERTERS = {
+    B.CONV_2D: conv_2d,
+    B.DEPTHWISE_CONV_2D: depthwise_conv_2d,
+    B.FULLY_CONNECTED: fully_connected,
+    B.AVERAGE_POOL_2D: average_pool_2d,
+    B.MAX_POOL_2D: max_pool_2d,
+}

@@ -3,6 +3,8 @@ QUANTIZE/DEQUANTIZE."""
 
 from __future__ import annotations
 
+from tflite.BuiltinOperator import BuiltinOperator as B
+
 from arielml.frontends.tflite_ctx import Ctx
 from arielml.ir import BinaryAttrs, ClampAttrs, LeakyReluAttrs, Op, OpKind, SoftmaxAttrs
 
@@ -71,3 +73,21 @@ def leaky_relu(ctx: Ctx) -> list[Op]:
 def softmax(ctx: Ctx) -> list[Op]:
     o = ctx.options("SoftmaxOptions", "Beta")
     return _unary(ctx, OpKind.SOFTMAX, SoftmaxAttrs(float(o["Beta"])))
+
+
+# Builtin opcode -> converter, for the registry in tflite.py.
+CONVERTERS = {
+    B.ADD: add,
+    B.SUB: sub,
+    B.MUL: mul,
+    B.QUANTIZE: quantize,
+    B.DEQUANTIZE: dequantize,
+    B.LOGISTIC: logistic,
+    B.TANH: tanh,
+    B.RELU: relu,
+    B.RELU6: relu6,
+    B.RELU_N1_TO_1: relu_n1_to_1,
+    B.LEAKY_RELU: leaky_relu,
+    B.HARD_SWISH: hard_swish,
+    B.SOFTMAX: softmax,
+}

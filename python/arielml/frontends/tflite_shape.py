@@ -8,6 +8,8 @@ shape, so a Keras SHAPE -> STRIDED_SLICE -> PACK chain feeding them becomes dead
 
 from __future__ import annotations
 
+from tflite.BuiltinOperator import BuiltinOperator as B
+
 from arielml.frontends.tflite_ctx import Ctx
 from arielml.ir import (
     AxisAttrs, MeanAttrs, Op, OpKind, PadAttrs, ReshapeAttrs, SplitAttrs, StridedSliceAttrs,
@@ -137,3 +139,21 @@ def strided_slice(ctx: Ctx) -> list[Op]:
         e_out.append(_resolve(e, bool(o["EndMask"] & bit), d, s, False))
     attrs = StridedSliceAttrs(tuple(b_out), tuple(e_out), strides, tuple(shrink))
     return [Op(OpKind.STRIDED_SLICE, (x.name,), ctx.outputs(), attrs)]
+
+
+# Builtin opcode -> converter, for the registry in tflite.py.
+CONVERTERS = {
+    B.CONCATENATION: concatenation,
+    B.PAD: pad,
+    B.PADV2: pad,
+    B.MEAN: mean,
+    B.RESHAPE: reshape,
+    B.SQUEEZE: squeeze,
+    B.EXPAND_DIMS: expand_dims,
+    B.STRIDED_SLICE: strided_slice,
+    B.SPLIT: split,
+    B.SPLIT_V: split_v,
+    B.TRANSPOSE: transpose,
+    B.PACK: pack,
+    B.SHAPE: shape,
+}

@@ -3,12 +3,13 @@
 from arielml.ir.graph import Graph
 from arielml.ir.ops import (
     NO_CLAMP, AddRequant, AxisAttrs, BinaryAttrs, ChannelRequant, ClampAttrs, Conv2DAttrs,
-    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, MulRequant, NoAttrs, Op, OpKind, PadAttrs,
+    FullyConnectedAttrs, LeakyReluAttrs, MeanAttrs, MulRequant, NoAttrs, Op, PadAttrs,
     Padding, Pool2DAttrs, ReshapeAttrs, SoftmaxAttrs, SoftmaxRequant, SplitAttrs,
     StridedSliceAttrs, TransposeAttrs,
 )
 from arielml.ir.printer import format_graph
-from arielml.ir.shapes import ShapeError, output_shapes, same_padding
+from arielml.ir.kinds import OpKind, output_shapes
+from arielml.ir.shapes import ShapeError, same_padding
 from arielml.ir.types import DType, Quant, Tensor, TensorType
 from arielml.ir.verify import VerifyError, verify
 

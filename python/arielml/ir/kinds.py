@@ -1,6 +1,9 @@
-"""One record per op kind: what the partitioner, the cost model and the lowering need to
-know about an op beyond its attributes. Adding an op kind means one `Kind` here (a kind
-without a record cannot be split, and is priced per output element).
+"""The op kinds, and one record per kind: what verification, the partitioner, the cost
+model and the lowering need to know about an op beyond its attributes. Adding an op kind
+means its `OpKind` member and its `Kind` here, and nowhere else in the IR.
+
+- `inputs` / `shape`: how many inputs it takes (min, max) and its output-shape rule
+  (ir/shapes.py), which verify() checks every op against;
 
 - `split_rows` / `split_channels`: the kernel takes a `Tile` of output rows / channels;
 - `window`: output rows read a window of input 0's rows (receptive field by stride,
@@ -16,15 +19,55 @@ without a record cannot be split, and is priced per output element).
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
+from typing import Callable
 
+from arielml.ir import shapes as s
 from arielml.ir.graph import Graph
-from arielml.ir.ops import Op, OpKind
+from arielml.ir.ops import Op
+
+
+class OpKind(enum.Enum):
+    CONV_2D = "CONV_2D"
+    DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
+    FULLY_CONNECTED = "FULLY_CONNECTED"
+    AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
+    MAX_POOL_2D = "MAX_POOL_2D"
+    ADD = "ADD"
+    SUB = "SUB"
+    MUL = "MUL"
+    CONCATENATION = "CONCATENATION"
+    PAD = "PAD"
+    MEAN = "MEAN"
+    QUANTIZE = "QUANTIZE"
+    DEQUANTIZE = "DEQUANTIZE"
+    LOGISTIC = "LOGISTIC"
+    TANH = "TANH"
+    RELU = "RELU"
+    RELU6 = "RELU6"
+    CLIP = "CLIP"  # any other clamp range (RELU_N1_TO_1, ONNX Clip)
+    LEAKY_RELU = "LEAKY_RELU"
+    HARD_SWISH = "HARD_SWISH"
+    SOFTMAX = "SOFTMAX"
+    RESHAPE = "RESHAPE"
+    SQUEEZE = "SQUEEZE"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    STRIDED_SLICE = "STRIDED_SLICE"
+    SPLIT = "SPLIT"  # SPLIT and SPLIT_V: sizes are always explicit
+    TRANSPOSE = "TRANSPOSE"
+    PACK = "PACK"
+    SHAPE = "SHAPE"
+
+
+Rule = Callable[[Op, list[tuple[int, ...]]], list[tuple[int, ...]]]
 
 
 @dataclass(frozen=True)
 class Kind:
+    inputs: tuple[int, int] = (1, 1)
+    shape: Rule = s.same
     split_rows: bool = False
     split_channels: bool = False
     window: bool = False
@@ -37,26 +80,51 @@ class Kind:
 
 _WINDOW = dict(split_rows=True, split_channels=True, window=True)
 _ELEMENTWISE = dict(split_rows=True, split_channels=True, elementwise=True, same_rows=True)
+_BINARY = dict(_ELEMENTWISE, inputs=(2, 2), shape=s.binary)
+_MANY = (1, 1 << 16)
 
 KINDS: dict[OpKind, Kind] = {
-    OpKind.CONV_2D: Kind(**_WINDOW, per_mac=6.0),
-    OpKind.DEPTHWISE_CONV_2D: Kind(**_WINDOW, per_mac=9.0),
-    OpKind.AVERAGE_POOL_2D: Kind(**_WINDOW, per_element=40.0),
-    OpKind.MAX_POOL_2D: Kind(**_WINDOW, per_element=30.0),
-    OpKind.FULLY_CONNECTED: Kind(split_rows=True, split_channels=True, flat_rows=True, per_mac=5.0),
+    OpKind.CONV_2D: Kind(**_WINDOW, inputs=(2, 3), shape=s.conv2d, per_mac=6.0),
+    OpKind.DEPTHWISE_CONV_2D: Kind(**_WINDOW, inputs=(2, 3), shape=s.depthwise, per_mac=9.0),
+    OpKind.AVERAGE_POOL_2D: Kind(**_WINDOW, shape=s.pool, per_element=40.0),
+    OpKind.MAX_POOL_2D: Kind(**_WINDOW, shape=s.pool, per_element=30.0),
+    OpKind.FULLY_CONNECTED: Kind(inputs=(2, 3), shape=s.fully_connected, split_rows=True, split_channels=True,
+                                 flat_rows=True, per_mac=5.0),
     OpKind.SOFTMAX: Kind(split_rows=True, same_rows=True, flat_rows=True, per_element=120.0),
-    OpKind.ADD: Kind(**_ELEMENTWISE, per_element=30.0),
-    OpKind.SUB: Kind(**_ELEMENTWISE, per_element=30.0),
-    OpKind.MUL: Kind(**_ELEMENTWISE, per_element=20.0),
+    OpKind.ADD: Kind(**_BINARY, per_element=30.0),
+    OpKind.SUB: Kind(**_BINARY, per_element=30.0),
+    OpKind.MUL: Kind(**_BINARY, per_element=20.0),
     **{k: Kind(**_ELEMENTWISE) for k in (
         OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU, OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU,
         OpKind.HARD_SWISH, OpKind.QUANTIZE, OpKind.DEQUANTIZE)},
+    # Whole ops: one task over the whole output, inputs read whole.
+    OpKind.CONCATENATION: Kind(inputs=_MANY, shape=s.concat),
+    OpKind.PACK: Kind(inputs=_MANY, shape=s.pack),
+    OpKind.PAD: Kind(shape=s.pad),
+    OpKind.MEAN: Kind(shape=s.mean),
+    OpKind.RESHAPE: Kind(shape=s.reshape),
+    OpKind.SQUEEZE: Kind(shape=s.reshape),
+    OpKind.EXPAND_DIMS: Kind(shape=s.reshape),
+    OpKind.STRIDED_SLICE: Kind(shape=s.strided_slice),
+    OpKind.SPLIT: Kind(shape=s.split),
+    OpKind.TRANSPOSE: Kind(shape=s.transpose),
+    OpKind.SHAPE: Kind(shape=s.shape_of),
 }
-WHOLE = Kind()  # every other kind: one task over the whole output, read inputs whole
+assert set(KINDS) == set(OpKind), "every op kind has its record"
 
 
 def kind(k: OpKind) -> Kind:
-    return KINDS.get(k, WHOLE)
+    return KINDS[k]
+
+
+def output_shapes(op: Op, in_shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """Expected output shapes, or ShapeError explaining why the inputs do not fit."""
+    k = KINDS[op.kind]
+    lo, hi = k.inputs
+    if not lo <= len(in_shapes) <= hi:
+        raise s.ShapeError(f"takes {lo}..{hi} inputs, got {len(in_shapes)}" if lo != hi
+                           else f"takes {lo} inputs, got {len(in_shapes)}")
+    return k.shape(op, in_shapes)
 
 
 def out_grid(k: OpKind, shape: tuple[int, ...]) -> tuple[int, int]:

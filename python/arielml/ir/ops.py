@@ -1,4 +1,4 @@
-"""Op kinds and their typed attributes.
+"""Ops and their typed attributes (the kinds of op are ir/kinds.py's).
 
 Every attribute a kernel needs is explicit and resolved: padding is four pad amounts (never
 "SAME"), a fused activation is a real-valued clamp range, axes are non-negative. Kernels
@@ -7,41 +7,8 @@ downstream take these attributes plus slices and a tile; they never re-derive an
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
-
-
-class OpKind(enum.Enum):
-    CONV_2D = "CONV_2D"
-    DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
-    FULLY_CONNECTED = "FULLY_CONNECTED"
-    AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
-    MAX_POOL_2D = "MAX_POOL_2D"
-    ADD = "ADD"
-    SUB = "SUB"
-    MUL = "MUL"
-    CONCATENATION = "CONCATENATION"
-    PAD = "PAD"
-    MEAN = "MEAN"
-    QUANTIZE = "QUANTIZE"
-    DEQUANTIZE = "DEQUANTIZE"
-    LOGISTIC = "LOGISTIC"
-    TANH = "TANH"
-    RELU = "RELU"
-    RELU6 = "RELU6"
-    CLIP = "CLIP"  # any other clamp range (RELU_N1_TO_1, ONNX Clip)
-    LEAKY_RELU = "LEAKY_RELU"
-    HARD_SWISH = "HARD_SWISH"
-    SOFTMAX = "SOFTMAX"
-    RESHAPE = "RESHAPE"
-    SQUEEZE = "SQUEEZE"
-    EXPAND_DIMS = "EXPAND_DIMS"
-    STRIDED_SLICE = "STRIDED_SLICE"
-    SPLIT = "SPLIT"  # SPLIT and SPLIT_V: sizes are always explicit
-    TRANSPOSE = "TRANSPOSE"
-    PACK = "PACK"
-    SHAPE = "SHAPE"
 
 
 INF = math.inf

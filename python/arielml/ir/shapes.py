@@ -1,4 +1,5 @@
-"""Shape rules: the output shapes each op kind must produce from its inputs and attributes.
+"""Shape rules: the output shapes an op must produce from its inputs and attributes (each
+op kind's record in ir/kinds.py names its rule).
 
 verify() compares these with the declared output types; frontends use the padding helpers
 so that "SAME" is resolved exactly as TFLite resolves it.
@@ -10,7 +11,7 @@ import math
 
 import numpy as np
 
-from arielml.ir.ops import Op, OpKind, Padding
+from arielml.ir.ops import Op, Padding
 
 Shape = tuple[int, ...]
 
@@ -63,23 +64,32 @@ def broadcast(a: Shape, b: Shape) -> Shape:
         raise ShapeError(f"shapes {list(a)} and {list(b)} do not broadcast") from None
 
 
-def _conv(op: Op, s: list[Shape]) -> list[Shape]:
+def _weighted_window(op: Op, s: list[Shape], out_c) -> list[Shape]:
     x, w, a = s[0], s[1], op.attrs
     _need(len(w) == 4, f"weights must be rank 4, got {list(w)}")
     oh, ow = _spatial(x, (w[1], w[2]), a.stride, a.dilation, a.padding)
-    if op.kind is OpKind.CONV_2D:
+    c = out_c(x, w, a)
+    if len(s) > 2:
+        _need(s[2] == (c,), f"bias {list(s[2])} does not match {c} output channels")
+    return [(x[0], oh, ow, c)]
+
+
+def conv2d(op: Op, s: list[Shape]) -> list[Shape]:
+    def out_c(x, w, a):
         _need(w[3] == x[3], f"weights expect {w[3]} input channels, input has {x[3]}")
-        out_c = w[0]
-    else:
+        return w[0]
+    return _weighted_window(op, s, out_c)
+
+
+def depthwise(op: Op, s: list[Shape]) -> list[Shape]:
+    def out_c(x, w, a):
         _need(w[0] == 1 and w[3] == x[3] * a.depth_multiplier,
               f"depthwise weights {list(w)} do not match {x[3]} channels x {a.depth_multiplier}")
-        out_c = w[3]
-    if len(s) > 2:
-        _need(s[2] == (out_c,), f"bias {list(s[2])} does not match {out_c} output channels")
-    return [(x[0], oh, ow, out_c)]
+        return w[3]
+    return _weighted_window(op, s, out_c)
 
 
-def _fc(op: Op, s: list[Shape]) -> list[Shape]:
+def fully_connected(op: Op, s: list[Shape]) -> list[Shape]:
     x, w = s[0], s[1]
     _need(len(w) == 2 and len(x) >= 1, f"weights must be [units, K], got {list(w)}")
     k = w[1]
@@ -92,7 +102,7 @@ def _fc(op: Op, s: list[Shape]) -> list[Shape]:
     return [(math.prod(x) // k, w[0])]
 
 
-def _pool(op: Op, s: list[Shape]) -> list[Shape]:
+def pool(op: Op, s: list[Shape]) -> list[Shape]:
     a = op.attrs
     oh, ow = _spatial(s[0], a.filter, a.stride, (1, 1), a.padding)
     return [(s[0][0], oh, ow, s[0][3])]
@@ -103,7 +113,7 @@ def _axis(axis: int, rank: int) -> int:
     return axis
 
 
-def _concat(op: Op, s: list[Shape]) -> list[Shape]:
+def concat(op: Op, s: list[Shape]) -> list[Shape]:
     ax = _axis(op.attrs.axis, len(s[0]))
     for o in s[1:]:
         _need(len(o) == len(s[0]) and all(o[i] == s[0][i] for i in range(len(o)) if i != ax),
@@ -111,32 +121,32 @@ def _concat(op: Op, s: list[Shape]) -> list[Shape]:
     return [s[0][:ax] + (sum(o[ax] for o in s),) + s[0][ax + 1:]]
 
 
-def _pack(op: Op, s: list[Shape]) -> list[Shape]:
+def pack(op: Op, s: list[Shape]) -> list[Shape]:
     ax = _axis(op.attrs.axis, len(s[0]) + 1)
     _need(all(o == s[0] for o in s), "PACK inputs differ in shape")
     return [s[0][:ax] + (len(s),) + s[0][ax:]]
 
 
-def _pad(op: Op, s: list[Shape]) -> list[Shape]:
+def pad(op: Op, s: list[Shape]) -> list[Shape]:
     p = op.attrs.pads
     _need(len(p) == len(s[0]) and all(a >= 0 and b >= 0 for a, b in p), "bad paddings")
     return [tuple(d + a + b for d, (a, b) in zip(s[0], p))]
 
 
-def _mean(op: Op, s: list[Shape]) -> list[Shape]:
+def mean(op: Op, s: list[Shape]) -> list[Shape]:
     axes = {_axis(a, len(s[0])) for a in op.attrs.axes}
     if op.attrs.keep_dims:
         return [tuple(1 if i in axes else d for i, d in enumerate(s[0]))]
     return [tuple(d for i, d in enumerate(s[0]) if i not in axes)]
 
 
-def _reshape(op: Op, s: list[Shape]) -> list[Shape]:
+def reshape(op: Op, s: list[Shape]) -> list[Shape]:
     new = tuple(op.attrs.shape)
     _need(math.prod(new) == math.prod(s[0]), f"cannot reshape {list(s[0])} to {list(new)}")
     return [new]
 
 
-def _slice(op: Op, s: list[Shape]) -> list[Shape]:
+def strided_slice(op: Op, s: list[Shape]) -> list[Shape]:
     a, x = op.attrs, s[0]
     _need(len(a.begin) == len(a.end) == len(a.strides) == len(x), "slice rank mismatch")
     dims = []
@@ -147,50 +157,26 @@ def _slice(op: Op, s: list[Shape]) -> list[Shape]:
     return [tuple(d for i, d in enumerate(dims) if i not in a.shrink_axes)]
 
 
-def _split(op: Op, s: list[Shape]) -> list[Shape]:
+def split(op: Op, s: list[Shape]) -> list[Shape]:
     ax = _axis(op.attrs.axis, len(s[0]))
     _need(sum(op.attrs.sizes) == s[0][ax] and min(op.attrs.sizes) >= 0,
           f"split sizes {list(op.attrs.sizes)} do not sum to {s[0][ax]}")
     return [s[0][:ax] + (n,) + s[0][ax + 1:] for n in op.attrs.sizes]
 
 
-def _transpose(op: Op, s: list[Shape]) -> list[Shape]:
+def transpose(op: Op, s: list[Shape]) -> list[Shape]:
     perm = op.attrs.perm
     _need(sorted(perm) == list(range(len(s[0]))), f"bad permutation {list(perm)}")
     return [tuple(s[0][p] for p in perm)]
 
 
-def _binary(op: Op, s: list[Shape]) -> list[Shape]:
+def binary(op: Op, s: list[Shape]) -> list[Shape]:
     return [broadcast(s[0], s[1])]
 
 
-def _same(op: Op, s: list[Shape]) -> list[Shape]:
+def same(op: Op, s: list[Shape]) -> list[Shape]:
     return [s[0]]
 
 
-_RULES = {
-    OpKind.CONV_2D: (2, 3, _conv), OpKind.DEPTHWISE_CONV_2D: (2, 3, _conv),
-    OpKind.FULLY_CONNECTED: (2, 3, _fc),
-    OpKind.AVERAGE_POOL_2D: (1, 1, _pool), OpKind.MAX_POOL_2D: (1, 1, _pool),
-    OpKind.ADD: (2, 2, _binary), OpKind.SUB: (2, 2, _binary), OpKind.MUL: (2, 2, _binary),
-    OpKind.CONCATENATION: (1, 1 << 16, _concat), OpKind.PACK: (1, 1 << 16, _pack),
-    OpKind.PAD: (1, 1, _pad), OpKind.MEAN: (1, 1, _mean),
-    OpKind.RESHAPE: (1, 1, _reshape), OpKind.SQUEEZE: (1, 1, _reshape),
-    OpKind.EXPAND_DIMS: (1, 1, _reshape),
-    OpKind.STRIDED_SLICE: (1, 1, _slice), OpKind.SPLIT: (1, 1, _split),
-    OpKind.TRANSPOSE: (1, 1, _transpose),
-    OpKind.SHAPE: (1, 1, lambda op, s: [(len(s[0]),)]),
-}
-_UNARY = (OpKind.QUANTIZE, OpKind.DEQUANTIZE, OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU,
-          OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU, OpKind.HARD_SWISH, OpKind.SOFTMAX)
-for _k in _UNARY:
-    _RULES[_k] = (1, 1, _same)
-
-
-def output_shapes(op: Op, in_shapes: list[Shape]) -> list[Shape]:
-    """Expected output shapes, or ShapeError explaining why the inputs do not fit."""
-    lo, hi, rule = _RULES[op.kind]
-    _need(lo <= len(in_shapes) <= hi,
-          f"takes {lo}..{hi} inputs, got {len(in_shapes)}" if lo != hi
-          else f"takes {lo} inputs, got {len(in_shapes)}")
-    return rule(op, in_shapes)
+def shape_of(op: Op, s: list[Shape]) -> list[Shape]:
+    return [(len(s[0]),)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 from arielml.ir.graph import Graph
-from arielml.ir.ops import Op, OpKind
-from arielml.ir.shapes import ShapeError, output_shapes
+from arielml.ir.kinds import OpKind, output_shapes
+from arielml.ir.ops import Op
+from arielml.ir.shapes import ShapeError
 from arielml.ir.types import DType, Tensor
 
 

@@ -1,7 +1,7 @@
 """Lowering: each IR op to one resolved kernel call (see base.Lowered).
 
-One explicit table from op kind to the class that lowers it; an op kind without an
-entry cannot be executed yet, and `lower_graph` names every such op at once.
+One explicit list of lowering classes, each naming the op kinds it lowers (`kinds`); an op
+kind no class names cannot be executed yet, and `lower_graph` names every such op at once.
 """
 
 from __future__ import annotations
@@ -19,35 +19,12 @@ from arielml.lower.shape_ops import Concatenation, Mean, Pack, Pad, Split, Strid
 from arielml.lower.softmax import Softmax
 from arielml.lower.window import Conv, Pool
 
+# Each lowering class names the op kinds it lowers (its `kinds`).
 LOWERINGS: dict[OpKind, type[Lowered]] = {
-    OpKind.CONV_2D: Conv,
-    OpKind.DEPTHWISE_CONV_2D: Conv,
-    OpKind.AVERAGE_POOL_2D: Pool,
-    OpKind.MAX_POOL_2D: Pool,
-    OpKind.FULLY_CONNECTED: FullyConnected,
-    OpKind.ADD: Binary,
-    OpKind.SUB: Binary,
-    OpKind.MUL: Binary,
-    OpKind.SOFTMAX: Softmax,
-    OpKind.RESHAPE: Reshape,
-    OpKind.SQUEEZE: Reshape,
-    OpKind.EXPAND_DIMS: Reshape,
-    OpKind.QUANTIZE: Unary,
-    OpKind.DEQUANTIZE: Unary,
-    OpKind.LOGISTIC: Unary,
-    OpKind.TANH: Unary,
-    OpKind.LEAKY_RELU: Unary,
-    OpKind.HARD_SWISH: Unary,
-    OpKind.RELU: Clamp,
-    OpKind.RELU6: Clamp,
-    OpKind.CLIP: Clamp,
-    OpKind.MEAN: Mean,
-    OpKind.PAD: Pad,
-    OpKind.CONCATENATION: Concatenation,
-    OpKind.TRANSPOSE: Transpose,
-    OpKind.STRIDED_SLICE: StridedSlice,
-    OpKind.SPLIT: Split,
-    OpKind.PACK: Pack,
+    k: cls
+    for cls in (Conv, Pool, FullyConnected, Binary, Softmax, Reshape, Unary, Clamp, Mean, Pad, Concatenation,
+                Transpose, StridedSlice, Split, Pack)
+    for k in cls.kinds
 }
 
 

@@ -55,6 +55,10 @@ def _rank4(g: Graph, op: Op, shape) -> tuple[int, int, int, int]:
 class Unary(Lowered):
     """QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH."""
 
+    kinds = (OpKind.QUANTIZE, OpKind.DEQUANTIZE, OpKind.LOGISTIC, OpKind.TANH, OpKind.LEAKY_RELU,
+             OpKind.HARD_SWISH)
+
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Unary":
         (x,), y = tensors(g, op)
@@ -184,6 +188,9 @@ def _relu6_int8(x) -> tuple[int, int]:
 
 class Clamp(Lowered):
     """Standalone RELU, RELU6, CLIP (one not fused into its producer): MUL by 1."""
+
+    kinds = (OpKind.RELU, OpKind.RELU6, OpKind.CLIP)
+
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Clamp":

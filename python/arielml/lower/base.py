@@ -11,10 +11,11 @@ about parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
-from arielml.ir import Graph, Op, Tensor
+from arielml.ir import Graph, Op, OpKind, Tensor
 from arielml.ir.kinds import out_grid
 
 # A tile as the kernels' Python wrappers take it: (row0, row1, channel0, channel1).
@@ -43,6 +44,8 @@ class RustCx:
 
 @dataclass
 class Lowered:
+    kinds: ClassVar[tuple[OpKind, ...]] = ()  # the op kinds this class lowers (lower.LOWERINGS)
+
     index: int  # op index in the graph
     op: Op
     inputs: tuple[str, ...]  # activation tensors read, kernel order

@@ -14,6 +14,8 @@ _FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "inp
 
 
 class Binary(Lowered):
+    kinds = (OpKind.ADD, OpKind.SUB, OpKind.MUL)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Binary":
         (a, b), y = tensors(g, op)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from arielml.ir import DType, Graph, Op
+from arielml.ir import DType, Graph, Op, OpKind
 from arielml.lower import host_kernels as kernels
 from arielml.lower import packing
 from arielml.lower.base import Lowered, RustCx, f32_lit, tensors, zp
 
 
 class FullyConnected(Lowered):
+    kinds = (OpKind.FULLY_CONNECTED,)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "FullyConnected":
         (x, w, *rest), y = tensors(g, op)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from arielml.ir import Graph, Op
+from arielml.ir import Graph, Op, OpKind
 from arielml.lower.base import Lowered, RustCx, tensors
 
 
 class Reshape(Lowered):
+    kinds = (OpKind.RESHAPE, OpKind.SQUEEZE, OpKind.EXPAND_DIMS)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Reshape":
         (x, *_), y = tensors(g, op)

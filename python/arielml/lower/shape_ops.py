@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from arielml.errors import UsageError
-from arielml.ir import NO_CLAMP, DType, Graph, Op
+from arielml.ir import NO_CLAMP, DType, Graph, Op, OpKind
 from arielml.ir import quant
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import (
@@ -71,6 +71,8 @@ class _ShapeOp(Lowered):
 
 
 class Pad(_ShapeOp):
+    kinds = (OpKind.PAD,)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Pad":
         (x,), y = tensors(g, op)
@@ -97,6 +99,8 @@ class Pad(_ShapeOp):
 
 
 class Transpose(_ShapeOp):
+    kinds = (OpKind.TRANSPOSE,)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Transpose":
         (x,), y = tensors(g, op)
@@ -124,6 +128,9 @@ class StridedSlice(_ShapeOp):
     """Attributes are resolved (frontends): output index k along dim d reads input index
     begin[d] + k * strides[d] for k < ceil((end[d] - begin[d]) / strides[d]); shrunk dims
     keep size 1 in the kernel's output shape (the same flat layout)."""
+
+    kinds = (OpKind.STRIDED_SLICE,)
+
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "StridedSlice":
@@ -167,6 +174,9 @@ class StridedSlice(_ShapeOp):
 
 class Split(_ShapeOp):
     """SPLIT / SPLIT_V: one `memory::split` call per output, all in the op's one task."""
+
+    kinds = (OpKind.SPLIT,)
+
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Split":
@@ -224,6 +234,9 @@ class Concatenation(_ShapeOp):
     """One `memory::concatenation` call per input (int8 inputs quantized unlike the output
     are requantized on the way, as TFLM's QUANTIZE would)."""
 
+    kinds = (OpKind.CONCATENATION,)
+
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Concatenation":
         xs, y = tensors(g, op)
@@ -277,6 +290,8 @@ class Concatenation(_ShapeOp):
 
 
 class Mean(_ShapeOp):
+    kinds = (OpKind.MEAN,)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Mean":
         (x,), y = tensors(g, op)
@@ -318,6 +333,9 @@ class Mean(_ShapeOp):
 class Pack(Concatenation):
     """PACK: CONCATENATION of the inputs, each viewed with a size-1 dim inserted at the
     axis (the same flat layout), so the same copy kernel serves it."""
+
+    kinds = (OpKind.PACK,)
+
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Pack":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from arielml.ir import DType, Graph, Op
+from arielml.ir import DType, Graph, Op, OpKind
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import Lowered, RustCx, f32_lit, tensors
 
 
 class Softmax(Lowered):
+    kinds = (OpKind.SOFTMAX,)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Softmax":
         (x,), y = tensors(g, op)

@@ -21,6 +21,9 @@ def _window_lit(x_shape, f_shape, y_shape, attrs) -> str:
 class Conv(Lowered):
     """int8 per-channel or float32 CONV_2D / DEPTHWISE_CONV_2D."""
 
+    kinds = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
+
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Conv":
         (x, w, *rest), y = tensors(g, op)
@@ -132,6 +135,8 @@ class Conv(Lowered):
 
 
 class Pool(Lowered):
+    kinds = (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D)
+
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Pool":
         (x,), y = tensors(g, op)
