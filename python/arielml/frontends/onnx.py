@@ -1,7 +1,8 @@
 """ONNX frontend: float32 and QDQ-int8 models (opset >= 13) -> IR Graph in NHWC layout.
 
 The converters live in onnx_ops.REGISTRY (op_type -> converter); the import state,
-layout handling and QDQ folding in onnx_builder.Builder.
+layout handling and QDQ folding in onnx_builder.Builder; nodes computing constants (the
+shape arithmetic exporters write) are evaluated at import by onnx_fold.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from onnx import helper, numpy_helper, shape_inference
 from arielml.errors import UsageError
 from arielml.frontends.common import UnsupportedOps
 from arielml.frontends.onnx_builder import NCHW_TO_NHWC, Builder
+from arielml.frontends.onnx_fold import fold_constants
 from arielml.frontends.onnx_ops import REGISTRY
 from arielml.ir import DType, Graph, OpKind, Quant, TensorType, VerifyError, verify
 
@@ -151,10 +153,17 @@ def _convert_node(b: Builder, node) -> None:
 
 
 def convert(model: onnx.ModelProto, path: str) -> Graph:
-    _check_supported(model, path)
     _static_batch(model)
     shapes = _shapes(model, path)
-    b = Builder(path, _initializers(model, path), shapes, {o.name for o in model.graph.output})
+    consts = _initializers(model, path)
+    opsets = {o.domain: o.version for o in model.opset_import}
+    opset = opsets.get("", opsets.get("ai.onnx", MIN_OPSET))
+    # Fold until nothing changes: a folded shape lets inference give the next node a
+    # static shape (Reshape by a computed shape), which may then fold in its turn.
+    while (folded := fold_constants(model, shapes, consts, opset, path)) is not model:
+        model, shapes = folded, _shapes(folded, path)
+    _check_supported(model, path)
+    b = Builder(path, consts, shapes, {o.name for o in model.graph.output})
     for node in model.graph.node:
         for name in node.input:
             b.consumers.setdefault(name, []).append(node)

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from arielml.frontends import onnx_slicing as slicing
 from arielml.frontends.onnx_builder import NCHW_TO_NHWC, NHWC_TO_NCHW, Builder, nhwc_axis
 from arielml.ir import (
     NO_CLAMP, AxisAttrs, BinaryAttrs, ClampAttrs, Conv2DAttrs, DType, FullyConnectedAttrs,
@@ -276,6 +277,32 @@ def reduce_mean(b: Builder, node, a: dict) -> None:
             MeanAttrs(tuple(axes), keep), q)
 
 
+def batch_normalization(b: Builder, node, a: dict) -> None:
+    """Inference-mode BatchNormalization (float): y = x * k + c per channel (axis 1), with
+    k = scale / sqrt(var + eps) and c = B - mean * k in float32, the order onnxruntime's
+    kernel computes them in; as MUL then ADD by per-channel constants. In QDQ graphs the
+    quantizer folds BN into the convolution before it; an unfolded one is refused."""
+    if a.get("training_mode", 0):
+        raise b.fail(node, "training-mode BatchNormalization is not supported")
+    if b.is_q(node.input[0]) or b.quant_output(node) is not None:
+        raise b.fail(node, "int8 BatchNormalization (not folded into a convolution) is not supported")
+    xs = b.onnx_shape(node.input[0])
+    if len(xs) < 2:
+        raise b.fail(node, "needs an input of rank >= 2 (N, C, ...)")
+    scale, bias, mean, var = (np.asarray(b.const(n), np.float32).reshape(-1) for n in node.input[1:5])
+    eps = np.float32(a.get("epsilon", 1e-5))
+    k = (scale / np.sqrt(var + eps)).astype(np.float32)
+    c = (bias - mean * k).astype(np.float32)
+    # per-channel constants broadcast over the IR layout (NHWC for rank 4, else ONNX order)
+    shape = (1, 1, 1, xs[1]) if len(xs) == 4 else (1, xs[1]) + (1,) * (len(xs) - 2)
+    x = b.act(node.input[0], False)
+    mid = b.add(b.fresh(node.output[0]), TensorType(b.tensors[x].shape, DType.FLOAT32))
+    kt = b.add(b.fresh(node.output[0] + "/k"), TensorType(shape, DType.FLOAT32), k.reshape(shape))
+    ct = b.add(b.fresh(node.output[0] + "/c"), TensorType(shape, DType.FLOAT32), c.reshape(shape))
+    b.emit(OpKind.MUL, [x, kt], [mid], BinaryAttrs())
+    _finish(b, node, OpKind.ADD, [mid, ct], BinaryAttrs(), None)
+
+
 def identity(b: Builder, node, a: dict) -> None:
     x, y = node.input[0], node.output[0]
     if x in b.dq_act:
@@ -302,5 +329,6 @@ REGISTRY = {
     "Softmax": softmax,
     "Reshape": reshape, "Flatten": reshape, "Squeeze": reshape, "Unsqueeze": reshape,
     "Transpose": transpose, "Concat": concat, "Pad": pad, "ReduceMean": reduce_mean,
-    "Identity": identity,
+    "Identity": identity, "BatchNormalization": batch_normalization,
+    **slicing.CONVERTERS,
 }
