@@ -56,3 +56,57 @@ def test_bad_requests_raise_usage_errors_without_running_anything(call):
     with pytest.raises(UsageError) as e:
         call()
     assert "\n" not in str(e.value) and isinstance(e.value, ArielError)
+
+
+def _sequence(tmp_path, frames: int, **extra):
+    g = api.load(KWS)
+    rng = np.random.default_rng(7)
+    (name,) = g.inputs
+    t = g.tensor(name)
+    seq = rng.integers(-128, 128, size=(frames, *t.shape), dtype=np.int8)
+    path = tmp_path / "seq.npz"
+    np.savez(path, **{name: seq}, **extra)
+    return path, name, seq
+
+
+def test_a_sequence_runs_frame_after_frame_and_checks_each(tmp_path, capsys):
+    path, name, seq = _sequence(tmp_path, 3)
+    ran = api.run(KWS, "host", cores=2, inputs=path)
+    assert ran.sequence and len(ran.steps) == 3
+    for out, arr in ran.outputs.items():
+        assert arr.shape == (3, *ran.graph.tensor(out).shape)
+        for k in range(3):  # each frame is what a single invocation of it gives
+            single = api.run(KWS, "host", cores=2, inputs={name: seq[k]})
+            assert np.array_equal(arr[k], single.outputs[out])
+    assert api.check(ran).ok
+    with pytest.raises(SystemExit) as e:
+        main(["run", str(KWS), "--inputs", str(path), "--check", "--outputs", str(tmp_path / "o.npz")])
+    assert e.value.code == 0
+    assert "all 3 invocations match" in capsys.readouterr().out
+    with np.load(tmp_path / "o.npz") as o:
+        assert all(o[k].shape[0] == 3 for k in o.files)
+
+
+def test_bad_sequences_are_one_line_errors(tmp_path):
+    g = api.load(KWS)
+    (name,) = g.inputs
+    shape = g.tensor(name).shape
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, **{name: np.zeros((0, *shape), np.int8)})
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, **{name: np.zeros((2, 3, *shape), np.int8)})
+    for path, needle in [(empty, "no frames"), (wrong, r"or \(N, ")]:
+        with pytest.raises(UsageError, match=needle):
+            api.run(KWS, "host", inputs=path)
+
+
+@pytest.mark.qemu
+def test_a_sequence_on_qemu_runs_in_one_session_bit_exact(tmp_path):
+    path, name, seq = _sequence(tmp_path, 4)
+    ran = api.run(KWS, "qemu-an521", inputs=path)
+    assert ran.where.endswith("4 invocations in one session") and len(ran.steps) == 4
+    host = api.run(KWS, "host", cores=2, inputs=path)
+    for out in ran.graph.outputs:
+        assert np.array_equal(ran.outputs[out], host.outputs[out])
+    verdict = api.check(ran)
+    assert verdict.ok and len(verdict.reports) == 4, verdict.summary()

@@ -21,7 +21,8 @@ from arielml.oracle.tensors_io import save_outputs
 @click.option("--cores", "-n", type=click.IntRange(min=1), default=None,
               help="Cores to split the work over (default: 1 on host, all of a board's).")
 @click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False, path_type=Path),
-              help=".npz with one array per model input (by tensor name, or arr_0, arr_1...).")
+              help=".npz with one array per model input (by tensor name, or arr_0, arr_1...); arrays of "
+                   "shape (N, *input_shape) run N invocations in one session.")
 @click.option("--outputs", "outputs_path", type=click.Path(dir_okay=False, path_type=Path), callback=writable_file,
               help="Write the model outputs here (.npz, keyed by output tensor name).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random inputs used without --inputs.")
@@ -34,7 +35,8 @@ from arielml.oracle.tensors_io import save_outputs
 def run(model: Path, board: str, cores: int, inputs_path: Path | None, outputs_path: Path | None,
         seed: int, check: bool, port: str | None, baud: int | None, build_path: Path | None,
         connect_timeout: float) -> None:
-    """Run MODEL once and report its outputs; --check compares with the reference.
+    """Run MODEL once (or once per frame of an --inputs sequence) and report its outputs;
+    --check compares every invocation with the reference.
 
     With --port the board must already run the build (`arielml flash`): MODEL's build for
     the board (built here if needed, as `arielml build` would) or the one --build names.
