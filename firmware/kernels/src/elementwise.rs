@@ -1,5 +1,5 @@
-//! ADD, SUB and MUL: int8 (TFLM's rescale-to-common-scale scheme) and float32, with
-//! NumPy-style broadcasting over up to four dimensions.
+//! ADD, SUB and MUL: int8 (TFLM's rescale-to-common-scale scheme) and float32; MAXIMUM and
+//! MINIMUM over raw values; with NumPy-style broadcasting over up to four dimensions.
 use crate::requant::{
     multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_exp,
 };
@@ -90,6 +90,17 @@ pub fn mul_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: O
         let v = p.output_offset + multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift);
         v.max(p.act_min).min(p.act_max) as i8
     });
+}
+
+/// MAXIMUM: the larger of the raw values (int8 or float32), as TFLM's `MaximumOp`
+/// (`a > b ? a : b`: with a NaN, `b`).
+pub fn maximum<T: Copy + PartialOrd>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, T>, tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| if x > y { x } else { y });
+}
+
+/// MINIMUM: the smaller of the raw values, as TFLM's `MinimumOp` (`a < b ? a : b`).
+pub fn minimum<T: Copy + PartialOrd>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, T>, tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| if x < y { x } else { y });
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,4 +1,4 @@
-"""TFLite converters for elementwise ops: ADD/SUB/MUL, activations, SOFTMAX,
+"""TFLite converters for elementwise ops: ADD/SUB/MUL, MAXIMUM/MINIMUM, activations, SOFTMAX,
 QUANTIZE/DEQUANTIZE."""
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ def sub(ctx: Ctx) -> list[Op]:
 
 def mul(ctx: Ctx) -> list[Op]:
     return _binary(ctx, OpKind.MUL, "MulOptions")
+
+
+def maximum(ctx: Ctx) -> list[Op]:
+    return [Op(OpKind.MAXIMUM, ctx.data_inputs(2), ctx.outputs(), BinaryAttrs())]
+
+
+def minimum(ctx: Ctx) -> list[Op]:
+    return [Op(OpKind.MINIMUM, ctx.data_inputs(2), ctx.outputs(), BinaryAttrs())]
 
 
 def _unary(ctx: Ctx, kind: OpKind, attrs=None) -> list[Op]:
@@ -80,6 +88,8 @@ CONVERTERS = {
     B.ADD: add,
     B.SUB: sub,
     B.MUL: mul,
+    B.MAXIMUM: maximum,
+    B.MINIMUM: minimum,
     B.QUANTIZE: quantize,
     B.DEQUANTIZE: dequantize,
     B.LOGISTIC: logistic,

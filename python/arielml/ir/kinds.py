@@ -38,6 +38,8 @@ class OpKind(enum.Enum):
     ADD = "ADD"
     SUB = "SUB"
     MUL = "MUL"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
     CONCATENATION = "CONCATENATION"
     PAD = "PAD"
     MEAN = "MEAN"
@@ -94,6 +96,8 @@ KINDS: dict[OpKind, Kind] = {
     OpKind.ADD: Kind(**_BINARY, per_element=30.0),
     OpKind.SUB: Kind(**_BINARY, per_element=30.0),
     OpKind.MUL: Kind(**_BINARY, per_element=20.0),
+    OpKind.MAXIMUM: Kind(**_BINARY, per_element=8.0),
+    OpKind.MINIMUM: Kind(**_BINARY, per_element=8.0),
     **{k: Kind(**_ELEMENTWISE) for k in (
         OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU, OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU,
         OpKind.HARD_SWISH, OpKind.QUANTIZE, OpKind.DEQUANTIZE)},

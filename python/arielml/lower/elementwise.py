@@ -1,4 +1,8 @@
-"""ADD, SUB, MUL (with the broadcasting real models use), int8 and float32."""
+"""ADD, SUB, MUL, MAXIMUM, MINIMUM (with the broadcasting real models use), int8 and float32.
+
+MAXIMUM and MINIMUM compare the raw values, quantized or not, as TFLM's kernel does (the
+converter gives inputs and output one quantization): `a > b ? a : b`, `a < b ? a : b`, so
+a NaN compares as TFLM's does too."""
 
 from __future__ import annotations
 
@@ -14,13 +18,16 @@ _FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "inp
 
 
 class Binary(Lowered):
-    kinds = (OpKind.ADD, OpKind.SUB, OpKind.MUL)
+    kinds = (OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.MAXIMUM, OpKind.MINIMUM)
+    _NAMES = {OpKind.ADD: "add", OpKind.SUB: "sub", OpKind.MUL: "mul", OpKind.MAXIMUM: "maximum",
+              OpKind.MINIMUM: "minimum"}
+    _SELECT = ("maximum", "minimum")  # no arithmetic, no parameters: one generic kernel
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Binary":
         (a, b), y = tensors(g, op)
         me = cls(i, op, (), op.outputs[0], y.shape, y.dtype.numpy)
-        me.name = {OpKind.ADD: "add", OpKind.SUB: "sub", OpKind.MUL: "mul"}[op.kind]
+        me.name = cls._NAMES[op.kind]
         me.int8 = a.dtype is DType.INT8
         me.shapes = (a.shape, b.shape)
         # A constant operand (a bias-like vector) lives in flash, not in the arena.
@@ -32,7 +39,9 @@ class Binary(Lowered):
                 names.append(name)
         me.inputs = tuple(names)
         me.roles = ("a" if a.is_const else op.inputs[0], "b" if b.is_const else op.inputs[1])
-        if me.int8:
+        if me.name in cls._SELECT:
+            me.params, me.act = {}, (-128, 127) if me.int8 else op.attrs.clamp
+        elif me.int8:
             me.params = cls._int8_params(g, op, a, b, y)
             me.act = (me.params.pop("act_min"), me.params.pop("act_max"))
         else:
@@ -64,6 +73,8 @@ class Binary(Lowered):
         shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
                   f"output: {shape4_lit(self.out_shape)} }}")
         data = f"&{shapes}, {ops[0]}, {ops[1]}, {cx.output(self.output)}, {cx.tile(tile)}"
+        if self.name in self._SELECT:
+            return f"elementwise::{self.name}({data});"
         if not self.int8:
             kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
             return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "

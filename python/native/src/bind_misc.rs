@@ -79,6 +79,8 @@ fn binary_s8<'py>(
         "add" => elementwise::add_s8(&p, &s, &x, &y, cells(&mut o), &t),
         "sub" => elementwise::sub_s8(&p, &s, &x, &y, cells(&mut o), &t),
         "mul" => elementwise::mul_s8(&p, &s, &x, &y, cells(&mut o), &t),
+        "maximum" => elementwise::maximum(&s, &x, &y, cells(&mut o), &t),
+        "minimum" => elementwise::minimum(&s, &x, &y, cells(&mut o), &t),
         _ => return Err(PyValueError::new_err(format!("unknown binary op {op}"))),
     }
     Ok(i8_bytes(py, &o))
@@ -92,15 +94,21 @@ fn binary_f32<'py>(
     out_shape: [usize; 4], act_min: f32, act_max: f32, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let s = BinaryShapes { input1: shape(a_shape), input2: shape(b_shape), output: shape(out_shape) };
+    let (x, y) = (f32s(a, s.input1.len())?, f32s(b, s.input2.len())?);
+    let mut o = out_f32(out, s.output.len())?;
+    let t = tile(tile_);
     let kind = match op {
+        "maximum" | "minimum" => {
+            let f = if op == "maximum" { elementwise::maximum::<f32> } else { elementwise::minimum::<f32> };
+            f(&s, &x, &y, cells(&mut o), &t);
+            return Ok(f32_bytes(py, &o));
+        }
         "add" => BinaryF32::Add,
         "sub" => BinaryF32::Sub,
         "mul" => BinaryF32::Mul,
         _ => return Err(PyValueError::new_err(format!("unknown binary op {op}"))),
     };
-    let (x, y) = (f32s(a, s.input1.len())?, f32s(b, s.input2.len())?);
-    let mut o = out_f32(out, s.output.len())?;
-    elementwise::binary_f32(kind, (act_min, act_max), &s, &x, &y, cells(&mut o), &tile(tile_));
+    elementwise::binary_f32(kind, (act_min, act_max), &s, &x, &y, cells(&mut o), &t);
     Ok(f32_bytes(py, &o))
 }
 
