@@ -3,6 +3,7 @@
 //! - `board`: the narrow trait a board-support crate implements (start cores, which core am I,
 //!   serial I/O, cycle counter, exit).
 //! - `hello`: the first firmware's roll call (every core reports in).
+//! - `library`: what a generated model library (`--emit lib`) builds on: `Platform`, run, worker.
 //! - `protocol`: the framed host <-> device serial protocol.
 #![no_std]
 
@@ -11,5 +12,6 @@ pub mod board;
 pub mod consts;
 pub mod executor;
 pub mod hello;
+pub mod library;
 pub mod protocol;
 pub mod serve;

@@ -20,9 +20,10 @@ from arielml.api.scheduling import gantt, schedule_lines
 from arielml.api.scheduling import schedule_model as schedule
 from arielml.api.timing import bench, bench_lines
 from arielml.boards import get_board, load_boards
-from arielml.build import Build, build_model as build
+from arielml.build import Build, Library, build_library
+from arielml.build import build_model as build
 from arielml.pipeline import Compiled, compile_model as compile, load
 
-__all__ = ["Build", "Compiled", "Ran", "Report", "bench", "bench_lines", "build", "check", "compile",
+__all__ = ["Build", "Compiled", "Library", "build_library", "Ran", "Report", "bench", "bench_lines", "build", "check", "compile",
            "gantt", "get_board", "inspect_model", "load", "load_boards", "run", "schedule",
            "schedule_lines"]

@@ -6,7 +6,8 @@ with the toolchain of toolchain.py; elf.py and uf2.py read and convert what it m
 
 from arielml.build.fit import check_fit, runtime_bytes, scratch_bytes
 from arielml.build.image import Build, build_compiled, build_model, default_out, stored_costs
+from arielml.build.library import Library, build_library
 from arielml.pipeline import CODE_ESTIMATE
 
-__all__ = ["Build", "CODE_ESTIMATE", "build_compiled", "build_model", "check_fit",
+__all__ = ["Build", "CODE_ESTIMATE", "Library", "build_compiled", "build_library", "build_model", "check_fit",
            "default_out", "runtime_bytes", "scratch_bytes", "stored_costs"]

@@ -159,9 +159,9 @@ class BuildResult:
 
 def cargo_command(tc: RustToolchain, target: str, package: str, features: list[str],
                   link_dir: Path | None, board: Board, manifest: Path, *, image: int | None = None,
-                  board_features: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
+                  board_features: tuple[str, ...] = (), lib: bool = False) -> tuple[list[str], dict[str, str]]:
     cmd = [str(tc.cargo), "rustc", "--release", "--manifest-path", str(manifest),
-           "-p", package, "--target", target]
+           "-p", package, "--target", target, *(["--lib"] if lib else [])]
     board_pkg = f"arielml-board-{board.firmware.crate}"
     feats = [f"{package}/{f}" for f in features] + [f"{board_pkg}/{f}" for f in board_features]
     if feats:
@@ -189,6 +189,8 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
         else:
             prior = (env.get("RUSTFLAGS") or env.get(triple_var) or "").split()
         env["CARGO_ENCODED_RUSTFLAGS"] = "\x1f".join([*prior, *board.firmware.rustflags])
+    if lib:  # a library (--emit lib): compiled for the target, linked by the user's firmware
+        return cmd, env
     # Flags for the final crate only: its link and the image it is.
     cmd += ["--", "-C", f"link-arg=-T{board.runtime.link_script}"]
     if link_dir is not None:
@@ -200,13 +202,15 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
 
 def build_crate(board: Board, package: str, *, features: list[str] | None = None,
                 manifest: Path = REPO_ROOT / "Cargo.toml", binary: str | None = None,
-                image: int | None = None, shared_bytes: int = 0, log=None) -> BuildResult:
+                image: int | None = None, shared_bytes: int = 0, lib: str | None = None,
+                log=None) -> BuildResult:
     """Build `package` for `board`; return the ELF path.
 
     `image` (a generated model crate): that image's core target, memory map and
     board-crate features, and on boards with one image per core `--cfg
     arielml_image="<image>"`; a board with one image has image 0 (all cores, one target).
-    Without `image` (crates of the repository): core 0's target. The ELF path is cargo's output,
+    Without `image` (crates of the repository): core 0's target. `lib` (a library's name):
+    only the crate's library, for image 0's target; the result is its .rlib. The ELF path is cargo's output,
     overwritten by the next build of the same package: copy it before building another
     image. `log` receives one-line progress messages (default: stderr).
     """
@@ -220,9 +224,9 @@ def build_crate(board: Board, package: str, *, features: list[str] | None = None
         target, board_features = board.cores[im.cores[0]].target, im.features
     what = f"{board.name} image {image} ({board.cores[im.cores[0]].name})" if board.multi_image and image is not None else board.name
     tc = require_rust(target)
-    link_dir = _write_linker_dir(board, image or 0, shared_bytes)
+    link_dir = None if lib else _write_linker_dir(board, image or 0, shared_bytes)
     cmd, env = cargo_command(tc, target, package, features or [], link_dir, board, manifest,
-                             image=image, board_features=board_features)
+                             image=image, board_features=board_features, lib=lib is not None)
     log(f"building {package} for {what} ({target}) with rustc {tc.describe()}")
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -230,7 +234,7 @@ def build_crate(board: Board, package: str, *, features: list[str] | None = None
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
         raise ArielError(f"cargo failed building {package} for {what}:\n{tail}")
-    elf = target_dir() / target / "release" / (binary or package)
+    elf = target_dir() / target / "release" / (f"lib{lib}.rlib" if lib else (binary or package))
     if not elf.is_file():
         raise ArielError(f"cargo succeeded but {elf} is missing")
     log(f"built {elf} in {seconds:.1f} s")

@@ -8,6 +8,7 @@ import click
 
 from arielml import api
 from arielml.cli.options import board_option, cores_option, log, model_argument, schedule_option
+from arielml.errors import UsageError
 
 
 @click.command()
@@ -17,12 +18,25 @@ from arielml.cli.options import board_option, cores_option, log, model_argument,
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: ~/.cache/arielml/builds/MODEL-BOARD-Nc).")
 @schedule_option("static", "barrier")
-def build(model: Path, board_name: str, cores: int | None, out: Path | None, mode: str) -> None:
-    """Generate and compile the firmware for MODEL on a board.
+@click.option("--emit", type=click.Choice(["firmware", "lib"]), default="firmware", show_default=True,
+              help="firmware: an image serving arielml's host protocol (run, bench, profile); lib: a "
+                   "no_std Rust library crate of the model for your own firmware.")
+@click.option("--name", default=None, help="With --emit lib: the crate's name (default: the model's file name).")
+def build(model: Path, board_name: str, cores: int | None, out: Path | None, mode: str, emit: str,
+          name: str | None) -> None:
+    """Generate and compile the firmware (or with --emit lib the library) for MODEL.
 
     Writes firmware.elf (and firmware.bin where the board wants it), the generated crate
     and manifest.json (tasks per core, memory map, flash and RAM use read from the ELF).
     """
+    if emit == "lib":
+        lib = api.build_library(model, api.get_board(board_name), out, cores=cores, mode=mode, name=name, log=log)
+        click.echo(f"library crate: {lib.crate} (package {lib.package}; in Cargo.toml: "
+                   f"{lib.package} = {{ path = \"{lib.crate}\" }}, then `use {lib.lib}`)")
+        click.echo(f"manifest: {lib.manifest_path}")
+        return
+    if name is not None:
+        raise UsageError("--name goes with --emit lib")
     b = api.build(model, api.get_board(board_name), cores=cores, out=out, mode=mode, log=log)
     mem = b.manifest["memory"]
     images = b.manifest["images"]

@@ -1,0 +1,84 @@
+"""`arielml build --emit lib`: model + board -> a library crate for the user's own firmware
+(codegen/library.py), compiled once here for the board's core target to show it builds,
+and a manifest.json describing it.
+
+The memory fit is the firmware's (arena, constants, runtime state, one stack per core, an
+estimate of code): a model the board cannot hold is refused before anything is written,
+as for `--emit firmware`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from arielml.boards import Board
+from arielml.build.cargo import build_crate
+from arielml.build.fit import check_fit, runtime_bytes
+from arielml.build.image import default_out, stored_costs
+from arielml.codegen.library import generate_library
+from arielml.errors import UsageError
+from arielml.pipeline import Compiled, compile_graph, compile_model
+from arielml.plan.arena import ArenaPlan, plan_arena
+
+
+@dataclass(frozen=True)
+class Library:
+    out: Path
+    crate: Path  # the generated crate's directory: depend on it by path
+    package: str
+    lib: str  # the name to `use`
+    manifest: dict
+    compiled: Compiled
+    arena: ArenaPlan
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out / "manifest.json"
+
+
+def build_library(model: Path, board: Board, out: Path | None = None, *, cores: int | None = None,
+                  mode: str = "static", name: str | None = None, log=None) -> Library:
+    """The library crate for `model` on `board` in `out` (default: the build cache's
+    MODEL-BOARD-Nc-lib), compiled once for the board's core target."""
+    log = log or (lambda m: None)
+    if board.multi_image:
+        raise UsageError(f"--emit lib: {board.name} boots one image per core; libraries for such boards "
+                         f"(one crate per image and the shared block) are not generated yet")
+    cores = cores or len(board.cores)
+    out = Path(out) if out else default_out(Path(model), board, cores, mode).with_name(
+        default_out(Path(model), board, cores, mode).name + "-lib")
+    compiled = compile_model(model, board=board, cores=cores, mode=mode)
+    costs = stored_costs(board, compiled)
+    if costs is not None:
+        compiled = compile_graph(compiled.graph, source=Path(model), board=board, cores=cores, mode=mode,
+                                 profile=costs)
+    arena = plan_arena(compiled)
+    crate = generate_library(compiled, arena, board, out, name)
+    fit = check_fit(board, compiled, arena, crate)
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"{len(compiled.tasks)} tasks on {cores} core(s), arena {arena.size:,} bytes; generating the "
+        f"library crate in {crate.dir}")
+    crate.write()
+    lib = crate.package.replace("-", "_")
+    result = build_crate(board, crate.package, manifest=crate.manifest, image=0, lib=lib, log=log)
+    g = compiled.graph
+
+    def io(names):
+        return [{"index": i, "dtype": g.tensor(n).dtype.value, "shape": list(g.tensor(n).shape),
+                 "scale": [float(s) for s in g.tensor(n).quant.scale] if g.tensor(n).quant else None,
+                 "zero_point": [int(z) for z in g.tensor(n).quant.zero_point] if g.tensor(n).quant else None}
+                for i, n in enumerate(names)]
+
+    manifest = {
+        "arielml": 1, "emit": "lib", "board": board.name, "cores": compiled.cores, "schedule": compiled.mode,
+        "model": {"file": compiled.source.name, "sha256": g.digest, "id": f"{crate.model_id:016x}"},
+        "crate": {"dir": str(crate.dir), "package": crate.package, "lib": lib},
+        "toolchain": {"rustc": str(result.toolchain.rustc), "version": result.toolchain.version},
+        "inputs": io(g.inputs), "outputs": io(g.outputs), "tasks": len(compiled.tasks),
+        "memory": {"arena_bytes": arena.size, "runtime_bytes": runtime_bytes(compiled),
+                   "constants_bytes": crate.consts_bytes, "ram_estimate": fit["ram_estimate"],
+                   "flash_estimate": fit["flash_estimate"]},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return Library(out, crate.dir, crate.package, lib, manifest, compiled, arena)
