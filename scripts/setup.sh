@@ -9,7 +9,8 @@ VENV="$ROOT/.venv"
 # QEMU for the emulated boards; Debian's Rust (rustc-web 1.96 + standard-library sources
 # for build-std) and lld for the MCU targets; venv for Debian's python3; gcc links the
 # Python extension.
-APT_PACKAGES=(qemu-system-arm qemu-system-misc rustc-web cargo-web rust-web-src lld-19 python3-venv gcc)
+APT_PACKAGES=(qemu-system-arm qemu-system-misc rustc-web cargo-web rust-web-src lld-19 python3-venv gcc
+              gcc-arm-none-eabi libnewlib-arm-none-eabi)
 # node and npm run rp2040js (tools/rp2040js), the RP2040 emulator; Debian's only when missing.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     APT_PACKAGES+=(nodejs npm)

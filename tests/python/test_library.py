@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +60,6 @@ def test_a_user_application_runs_the_library_on_both_cores_bit_exact(tmp_path):
     built = build_crate(AN521, "an521-app", manifest=toml, binary="an521-app", image=0)
     result = run_to_exit(AN521, built.elf, timeout=120)
     assert result.exit_code == 0, result.text
-    print(result.text)
     m = re.search(r"on 2 cores: top class (\d+) scores((?: -?\d+)+)", result.text)
     assert m, result.text
     scores = np.array([int(v) for v in m.group(2).split()], np.int8)
@@ -68,3 +68,39 @@ def test_a_user_application_runs_the_library_on_both_cores_bit_exact(tmp_path):
     assert np.array_equal(scores, out.reshape(-1))
     assert int(m.group(1)) == int(np.argmax(out.reshape(-1)))
     assert api.check(host).ok  # and the host run is TFLM's, byte for byte
+
+
+C_FLAGS = ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16", "-O2", "-ffreestanding",
+           "-nostartfiles", "-Wl,--gc-sections", "-Wl,-z,noexecstack", "--specs=nano.specs"]
+
+
+@pytest.mark.qemu
+def test_a_c_program_links_the_static_library_and_runs_it_on_both_cores(tmp_path):
+    """examples/an521-c: C start-up for both cores, Debian's arm-none-eabi-gcc and newlib,
+    the model's libkws.a and kws.h; bit-exact with TFLM."""
+    lib = api.build_library(KWS, AN521, tmp_path / "lib", name="kws", staticlib=True)
+    a = lib.manifest["artifacts"]
+    header = (lib.out / a["header"]).read_text()
+    assert "void kws_run(const int8_t *input0, int8_t *output0);" in header
+    assert f'#define KWS_MODEL_SHA256 "{lib.compiled.graph.digest}"' in header
+    g = lib.compiled.graph
+    (name,) = g.inputs
+    x = np.random.default_rng(9).integers(-128, 128, size=g.tensor(name).shape, dtype=np.int8)
+    (tmp_path / "input.h").write_text(
+        f"static const int8_t INPUT[{x.size}] = {{{', '.join(map(str, x.reshape(-1)))}}};\n")
+    src = REPO_ROOT / "examples" / "an521-c"
+    elf = tmp_path / "app.elf"
+    cc = shutil.which("arm-none-eabi-gcc")
+    assert cc, "arm-none-eabi-gcc (Debian gcc-arm-none-eabi, installed by scripts/setup.sh) is missing"
+    proc = subprocess.run([cc, *C_FLAGS, "-T", str(src / "an521.ld"), "-I", str(tmp_path), "-I", str(lib.out / "include"),
+                           str(src / "startup.c"), str(src / "main.c"), str(lib.out / a["staticlib"]), "-lc", "-lgcc",
+                           "-o", str(elf)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = run_to_exit(AN521, elf, timeout=120)
+    assert result.exit_code == 0, result.text
+    m = re.search(r"c: top class (\d+) scores((?: -?\d+)+)", result.text)
+    assert m, result.text
+    host = api.run(KWS, "host", cores=2, inputs={name: x})
+    (out,) = host.outputs.values()
+    assert np.array_equal(np.array([int(v) for v in m.group(2).split()], np.int8), out.reshape(-1))
+    assert api.check(host).ok

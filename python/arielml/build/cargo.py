@@ -159,7 +159,8 @@ class BuildResult:
 
 def cargo_command(tc: RustToolchain, target: str, package: str, features: list[str],
                   link_dir: Path | None, board: Board, manifest: Path, *, image: int | None = None,
-                  board_features: tuple[str, ...] = (), lib: bool = False) -> tuple[list[str], dict[str, str]]:
+                  board_features: tuple[str, ...] = (), lib: bool = False,
+                  c_runtime: bool = False) -> tuple[list[str], dict[str, str]]:
     cmd = [str(tc.cargo), "rustc", "--release", "--manifest-path", str(manifest),
            "-p", package, "--target", target, *(["--lib"] if lib else [])]
     board_pkg = f"arielml-board-{board.firmware.crate}"
@@ -168,7 +169,9 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
         cmd += ["--features", ",".join(feats)]
     env = dict(os.environ, RUSTC=str(tc.rustc), CARGO_TARGET_DIR=str(target_dir()))
     if tc.build_std:
-        cmd += ["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]
+        # A static library for C is linked with the C library's memcpy/memset: compiler
+        # builtins must not bring their own (duplicate symbols).
+        cmd += ["-Zbuild-std=core", *([] if c_runtime else ["-Zbuild-std-features=compiler-builtins-mem"])]
         env["RUSTC_BOOTSTRAP"] = "1"
     if tc.linker is not None:
         env[f"CARGO_TARGET_{target.upper().replace('-', '_').replace('.', '_')}_LINKER"] = str(tc.linker)
@@ -203,14 +206,15 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
 def build_crate(board: Board, package: str, *, features: list[str] | None = None,
                 manifest: Path = REPO_ROOT / "Cargo.toml", binary: str | None = None,
                 image: int | None = None, shared_bytes: int = 0, lib: str | None = None,
-                log=None) -> BuildResult:
+                staticlib: bool = False, log=None) -> BuildResult:
     """Build `package` for `board`; return the ELF path.
 
     `image` (a generated model crate): that image's core target, memory map and
     board-crate features, and on boards with one image per core `--cfg
     arielml_image="<image>"`; a board with one image has image 0 (all cores, one target).
     Without `image` (crates of the repository): core 0's target. `lib` (a library's name):
-    only the crate's library, for image 0's target; the result is its .rlib. The ELF path is cargo's output,
+    only the crate's library, for image 0's target; the result is its .rlib (with `staticlib`
+its .a, for C programs that bring memcpy/memset). The ELF path is cargo's output,
     overwritten by the next build of the same package: copy it before building another
     image. `log` receives one-line progress messages (default: stderr).
     """
@@ -226,7 +230,8 @@ def build_crate(board: Board, package: str, *, features: list[str] | None = None
     tc = require_rust(target)
     link_dir = None if lib else _write_linker_dir(board, image or 0, shared_bytes)
     cmd, env = cargo_command(tc, target, package, features or [], link_dir, board, manifest,
-                             image=image, board_features=board_features, lib=lib is not None)
+                             image=image, board_features=board_features, lib=lib is not None,
+                             c_runtime=staticlib)
     log(f"building {package} for {what} ({target}) with rustc {tc.describe()}")
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -234,7 +239,7 @@ def build_crate(board: Board, package: str, *, features: list[str] | None = None
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
         raise ArielError(f"cargo failed building {package} for {what}:\n{tail}")
-    elf = target_dir() / target / "release" / (f"lib{lib}.rlib" if lib else (binary or package))
+    elf = target_dir() / target / "release" / (f"lib{lib}.{'a' if staticlib else 'rlib'}" if lib else (binary or package))
     if not elf.is_file():
         raise ArielError(f"cargo succeeded but {elf} is missing")
     log(f"built {elf} in {seconds:.1f} s")

@@ -9,6 +9,7 @@ as for `--emit firmware`."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,30 +39,38 @@ class Library:
 
 
 def build_library(model: Path, board: Board, out: Path | None = None, *, cores: int | None = None,
-                  mode: str = "static", name: str | None = None, log=None) -> Library:
+                  mode: str = "static", name: str | None = None, staticlib: bool = False, log=None) -> Library:
     """The library crate for `model` on `board` in `out` (default: the build cache's
-    MODEL-BOARD-Nc-lib), compiled once for the board's core target."""
+    MODEL-BOARD-Nc-lib), compiled once for the board's core target. With `staticlib`: a
+    static library for C, out/lib<name>.a with out/include/<name>.h."""
     log = log or (lambda m: None)
     if board.multi_image:
         raise UsageError(f"--emit lib: {board.name} boots one image per core; libraries for such boards "
                          f"(one crate per image and the shared block) are not generated yet")
     cores = cores or len(board.cores)
     out = Path(out) if out else default_out(Path(model), board, cores, mode).with_name(
-        default_out(Path(model), board, cores, mode).name + "-lib")
+        default_out(Path(model), board, cores, mode).name + ("-staticlib" if staticlib else "-lib"))
     compiled = compile_model(model, board=board, cores=cores, mode=mode)
     costs = stored_costs(board, compiled)
     if costs is not None:
         compiled = compile_graph(compiled.graph, source=Path(model), board=board, cores=cores, mode=mode,
                                  profile=costs)
     arena = plan_arena(compiled)
-    crate = generate_library(compiled, arena, board, out, name)
+    crate = generate_library(compiled, arena, board, out, name, staticlib=staticlib)
     fit = check_fit(board, compiled, arena, crate)
     out.mkdir(parents=True, exist_ok=True)
     log(f"{len(compiled.tasks)} tasks on {cores} core(s), arena {arena.size:,} bytes; generating the "
         f"library crate in {crate.dir}")
     crate.write()
     lib = crate.package.replace("-", "_")
-    result = build_crate(board, crate.package, manifest=crate.manifest, image=0, lib=lib, log=log)
+    result = build_crate(board, crate.package, manifest=crate.manifest, image=0, lib=lib, staticlib=staticlib,
+                         log=log)
+    artifacts = {}
+    if staticlib:  # cargo's copy is overwritten by the next build: keep ours next to the header
+        (out / "include").mkdir(exist_ok=True)
+        shutil.copyfile(result.elf, out / result.elf.name)
+        shutil.copyfile(crate.dir / "include" / f"{lib}.h", out / "include" / f"{lib}.h")
+        artifacts = {"staticlib": result.elf.name, "header": f"include/{lib}.h"}
     g = compiled.graph
 
     def io(names):
@@ -71,7 +80,7 @@ def build_library(model: Path, board: Board, out: Path | None = None, *, cores: 
                 for i, n in enumerate(names)]
 
     manifest = {
-        "arielml": 1, "emit": "lib", "board": board.name, "cores": compiled.cores, "schedule": compiled.mode,
+        "arielml": 1, "emit": "staticlib" if staticlib else "lib", "artifacts": artifacts, "board": board.name, "cores": compiled.cores, "schedule": compiled.mode,
         "model": {"file": compiled.source.name, "sha256": g.digest, "id": f"{crate.model_id:016x}"},
         "crate": {"dir": str(crate.dir), "package": crate.package, "lib": lib},
         "toolchain": {"rustc": str(result.toolchain.rustc), "version": result.toolchain.version},

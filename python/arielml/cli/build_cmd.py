@@ -18,10 +18,11 @@ from arielml.errors import UsageError
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (default: ~/.cache/arielml/builds/MODEL-BOARD-Nc).")
 @schedule_option("static", "barrier")
-@click.option("--emit", type=click.Choice(["firmware", "lib"]), default="firmware", show_default=True,
+@click.option("--emit", type=click.Choice(["firmware", "lib", "staticlib"]), default="firmware", show_default=True,
               help="firmware: an image serving arielml's host protocol (run, bench, profile); lib: a "
-                   "no_std Rust library crate of the model for your own firmware.")
-@click.option("--name", default=None, help="With --emit lib: the crate's name (default: the model's file name).")
+                   "no_std Rust library crate of the model for your own firmware; staticlib: the same "
+                   "as a C static library (.a) with its header.")
+@click.option("--name", default=None, help="With --emit lib/staticlib: the library's name (default: the model's file name).")
 def build(model: Path, board_name: str, cores: int | None, out: Path | None, mode: str, emit: str,
           name: str | None) -> None:
     """Generate and compile the firmware (or with --emit lib the library) for MODEL.
@@ -29,10 +30,14 @@ def build(model: Path, board_name: str, cores: int | None, out: Path | None, mod
     Writes firmware.elf (and firmware.bin where the board wants it), the generated crate
     and manifest.json (tasks per core, memory map, flash and RAM use read from the ELF).
     """
-    if emit == "lib":
-        lib = api.build_library(model, api.get_board(board_name), out, cores=cores, mode=mode, name=name, log=log)
-        click.echo(f"library crate: {lib.crate} (package {lib.package}; in Cargo.toml: "
-                   f"{lib.package} = {{ path = \"{lib.crate}\" }}, then `use {lib.lib}`)")
+    if emit != "firmware":
+        lib = api.build_library(model, api.get_board(board_name), out, cores=cores, mode=mode, name=name,
+                                staticlib=emit == "staticlib", log=log)
+        if emit == "lib":
+            click.echo(f"library crate: {lib.crate} (in Cargo.toml: {lib.package} = {{ path = \"{lib.crate}\" }})")
+        else:
+            a = lib.manifest["artifacts"]
+            click.echo(f"static library: {lib.out / a['staticlib']}, header: {lib.out / a['header']}")
         click.echo(f"manifest: {lib.manifest_path}")
         return
     if name is not None:

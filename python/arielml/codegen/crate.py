@@ -107,8 +107,8 @@ class GeneratedCrate:
 
     def write(self) -> None:
         """Write the files (only those whose content changed)."""
-        (self.dir / "src").mkdir(parents=True, exist_ok=True)
         for rel, data in self.files.items():
+            (self.dir / rel).parent.mkdir(parents=True, exist_ok=True)
             _write(self.dir / rel, data)
 
 
