@@ -314,18 +314,20 @@ pub fn conv_s8<F: Micro<MR, NR>, const MR: usize, const NR: usize, const FAST: b
     }
 }
 
-/// FULLY_CONNECTED geometry and output quantization (filter offset 0, as TFLM requires
-/// for int8 filters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GemmFc {
-    pub batches: usize,
-    pub depth: usize,
-    pub units: usize,
-    /// `depth` padded to a multiple of 4; `depth == kp` reads input rows in place.
-    pub kp: usize,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// FULLY_CONNECTED geometry and output quantization (filter offset 0, as TFLM requires
+    /// for int8 filters).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GemmFc {
+        pub batches: usize,
+        pub depth: usize,
+        pub units: usize,
+        /// `depth` padded to a multiple of 4; `depth == kp` reads input rows in place.
+        pub kp: usize,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 /// FULLY_CONNECTED over packed weights: rows are batches, channels are units.
