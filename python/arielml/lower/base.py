@@ -10,10 +10,13 @@ about parameters.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
+from arielml import _native
 from arielml.ir import Graph, Op, Tensor
 from arielml.ir.kinds import out_grid
 
@@ -165,3 +168,42 @@ def nd_tile(kind, ir_shape, kernel_shape, tile: HostTile | None) -> HostTile:
 
 def tensors(g: Graph, op: Op) -> tuple[list[Tensor], Tensor]:
     return [g.tensor(n) for n in op.inputs], g.tensor(op.outputs[0])
+
+
+# ---- Kernel parameter structs. The kernels declare them once (`params!` in
+# firmware/kernels/src/params.rs); the extension builds them from words, one per field in
+# declaration order, and exports the field lists these helpers read. A lowering computes
+# its words once and hands the same list to the host kernel and to `params_lit`. ----
+
+@cache
+def param_struct(name: str) -> tuple[str, tuple[str, ...]]:
+    """(module path, field names in declaration order) of kernel parameter struct `name`."""
+    structs = dict(_native.param_structs())
+    if name not in structs:
+        raise KeyError(f"no kernel parameter struct {name} (have {', '.join(sorted(structs))})")
+    path, fields, _types = structs[name]
+    return path, tuple(fields)
+
+
+def param_fields(name: str) -> tuple[str, ...]:
+    return param_struct(name)[1]
+
+
+def param_words(name: str, **named: int) -> list[int]:
+    """The words of struct `name` from its fields by name (every field, nothing else)."""
+    fields = param_fields(name)
+    missing, extra = [f for f in fields if f not in named], sorted(set(named) - set(fields))
+    if missing or extra:
+        raise ValueError(f"{name}: missing fields {missing}, unknown fields {extra}")
+    return [operator.index(named[f]) for f in fields]
+
+
+def params_lit(name: str, words) -> str:
+    """Rust literal of struct `name` with field i set to `words[i]`; raises ValueError on
+    a wrong count or a word that does not fit its field (the host kernel's own check)."""
+    path, fields = param_struct(name)
+    words = [operator.index(w) for w in words]
+    if len(words) != len(fields):
+        raise ValueError(f"{name} takes {len(fields)} params ({', '.join(fields)}), got {len(words)}")
+    _native.check_params(name, words)
+    return f"{path}::{name} {{ " + ", ".join(f"{f}: {w}" for f, w in zip(fields, words)) + " }"

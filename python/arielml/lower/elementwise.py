@@ -6,11 +6,8 @@ import dataclasses
 
 from arielml.ir import AddRequant, DType, Graph, MulRequant, Op, OpKind
 from arielml.lower import host_kernels as kernels
-from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
+from arielml.lower.base import Lowered, RustCx, f32_lit, params_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import requant_of
-
-_FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
-           "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
 
 
 class Binary(Lowered):
@@ -33,6 +30,8 @@ class Binary(Lowered):
         if me.int8:
             me.params = cls._int8_params(g, op, a, b, y)
             me.act = (me.params.pop("act_min"), me.params.pop("act_max"))
+            # ArithmeticParams' words: what the host kernel and the firmware both get.
+            me.words = kernels.arithmetic_words(me.params, me.act)
         else:
             me.act = op.attrs.clamp
         return me
@@ -54,7 +53,7 @@ class Binary(Lowered):
     def host(self, env, tile, out):
         a, b = (self._operand(env, r) for r in self.roles)
         if self.int8:
-            return kernels.binary_s8(self.name, a, b, self.params, act=self.act, tile=tile, out=out)
+            return kernels.binary_s8_words(self.name, a, b, self.words, tile=tile, out=out)
         return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
 
     def rust(self, cx: RustCx, tile) -> str:
@@ -66,6 +65,4 @@ class Binary(Lowered):
             kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
             return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "
                     f"{f32_lit(self.act[1])}), {data});")
-        fields = ", ".join(f"{k}: {int(self.params.get(k, 0))}" for k in _FIELDS)
-        return (f"elementwise::{self.name}_s8(&ArithmeticParams {{ {fields}, act_min: {self.act[0]}, "
-                f"act_max: {self.act[1]} }}, {data});")
+        return f"elementwise::{self.name}_s8(&{params_lit('ArithmeticParams', self.words)}, {data});"

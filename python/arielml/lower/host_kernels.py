@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from arielml import _native
+from arielml.lower.base import param_fields, param_words
 
 Tile = Optional[tuple[int, int, int, int]]
 INT8_RANGE = (-128, 127)
@@ -108,10 +109,17 @@ def gemm_fully_connected_s8(x, plan, mult, shift, *, units, output_offset=0, act
                             tile: Tile = None, out=None):
     """FULLY_CONNECTED over packed weights; x is (batches, depth)."""
     batches, depth = x.shape
-    q = (plan.kp, plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
+    words = param_words("GemmFc", batches=batches, depth=depth, units=int(units), kp=plan.kp,
+                        output_offset=int(output_offset), act_min=int(act[0]), act_max=int(act[1]))
+    return gemm_fully_connected_s8_words(x, plan, mult, shift, words, tile=tile, out=out)
+
+
+def gemm_fully_connected_s8_words(x, plan, mult, shift, words: Sequence[int], *, tile: Tile = None, out=None):
+    """Packed FULLY_CONNECTED with the words of `GemmFc` (batches, depth, units, kp first)."""
+    batches, depth, units, kp = (int(w) for w in words[:4])
     raw = _native.gemm_fully_connected_s8(plan.family, plan.mr, plan.nr, _i8(x), plan.weights.tobytes(),
-                                          _ints(plan.bias), _ints(mult), _ints(shift), batches, depth,
-                                          int(units), q, plan.scratch_words(plan.kp == depth), tile,
+                                          _ints(plan.bias), _ints(mult), _ints(shift), [int(w) for w in words],
+                                          plan.fast_requant, plan.scratch_words(kp == depth), tile,
                                           _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(batches, units).copy()
 
@@ -131,13 +139,19 @@ def conv2d_f32(x, w, bias, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0)
 def fully_connected_s8(x, w, bias, mult, shift, *, input_offset=0, filter_offset=0,
                        output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
     """x (batches, depth), w (units, depth); mult/shift one entry per unit."""
-    b, d = x.shape
-    u = w.shape[0]
+    (b, d), u = x.shape, w.shape[0]
+    words = param_words("FullyConnectedParams", batches=b, depth=d, units=u, input_offset=int(input_offset),
+                        filter_offset=int(filter_offset), output_offset=int(output_offset),
+                        act_min=int(act[0]), act_max=int(act[1]))
+    return fully_connected_s8_words(x, w, bias, mult, shift, words, tile=tile, out=out)
+
+
+def fully_connected_s8_words(x, w, bias, mult, shift, words: Sequence[int], *, tile: Tile = None, out=None):
+    """FULLY_CONNECTED int8 with the words of `FullyConnectedParams`."""
     raw = _native.fully_connected_s8(_i8(x), _i8(w), None if bias is None else _ints(bias),
-                                     _ints(mult), _ints(shift), b, d, u, int(input_offset),
-                                     int(filter_offset), int(output_offset), int(act[0]),
-                                     int(act[1]), tile, _out(out, np.int8))
-    return np.frombuffer(raw, np.int8).reshape(b, u).copy()
+                                     _ints(mult), _ints(shift), [int(v) for v in words], tile,
+                                     _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(x.shape[0], w.shape[0]).copy()
 
 
 def fully_connected_f32(x, w, bias, *, act=(-np.inf, np.inf), tile: Tile = None, out=None):
@@ -168,15 +182,25 @@ def _binary_shapes(a, b):
     return _shape4(a.shape), _shape4(b.shape), _shape4(out), out
 
 
+def arithmetic_words(params: dict, act=INT8_RANGE) -> list[int]:
+    """The words of `ArithmeticParams`: `params` by field name (input{1,2}_offset,
+    output_offset and the multipliers of `arielml.ir.quant.add_params`/`mul_params`; missing
+    ones are 0, unknown ones an error) and the clamp `act`."""
+    named = dict.fromkeys(param_fields("ArithmeticParams"), 0)
+    named.update(params, act_min=act[0], act_max=act[1])
+    return param_words("ArithmeticParams", **{k: int(v) for k, v in named.items()})
+
+
 def binary_s8(op: str, a, b, params: dict, *, act=INT8_RANGE, tile: Tile = None, out=None):
-    """ADD/SUB/MUL int8. `params` holds input{1,2}_offset, output_offset and the
-    multipliers of `arielml.ir.quant.add_params`/`mul_params` (missing ones default to 0)."""
+    """ADD/SUB/MUL int8; `params` as `arithmetic_words` takes them."""
+    return binary_s8_words(op, a, b, arithmetic_words(params, act), tile=tile, out=out)
+
+
+def binary_s8_words(op: str, a, b, words: Sequence[int], *, tile: Tile = None, out=None):
+    """ADD/SUB/MUL int8 with the words of `ArithmeticParams` (`arithmetic_words`)."""
     sa, sb, so, out_shape = _binary_shapes(a, b)
-    keys = ["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
-            "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
-            "output_shift"]
-    flat = [int(params.get(k, 0)) for k in keys] + [int(act[0]), int(act[1])]
-    raw = _native.binary_s8(op, _i8(a), sa, _i8(b), sb, so, flat, tile, _out(out, np.int8))
+    raw = _native.binary_s8(op, _i8(a), sa, _i8(b), sb, so, [int(w) for w in words], tile,
+                            _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
 
 
@@ -190,9 +214,14 @@ def binary_f32(op: str, a, b, *, act=(-np.inf, np.inf), tile: Tile = None, out=N
 def softmax_s8(x, *, input_multiplier, input_left_shift, diff_min, tile: Tile = None, out=None):
     """Softmax over the last axis; a tile's rows index the flattened leading axes."""
     depth = x.shape[-1]
-    rows = x.size // depth
-    raw = _native.softmax_s8(_i8(x), rows, depth, int(input_multiplier), int(input_left_shift),
-                             int(diff_min), tile, _out(out, np.int8))
+    words = param_words("SoftmaxParams", rows=x.size // depth, depth=depth, input_multiplier=input_multiplier,
+                        input_left_shift=input_left_shift, diff_min=diff_min)
+    return softmax_s8_words(x, words, tile=tile, out=out)
+
+
+def softmax_s8_words(x, words: Sequence[int], *, tile: Tile = None, out=None):
+    """int8 softmax with the words of `SoftmaxParams` (rows * depth elements of x)."""
+    raw = _native.softmax_s8(_i8(x), [int(w) for w in words], tile, _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
 
 

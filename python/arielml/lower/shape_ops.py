@@ -17,7 +17,7 @@ from arielml.ir import NO_CLAMP, DType, Graph, Op
 from arielml.ir import quant
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import (
-    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, shape5_lit, tensors, zp,
+    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, params_lit, shape5_lit, tensors, zp,
 )
 
 MEM = f"{KCRATE}::memory"
@@ -269,8 +269,7 @@ class Concatenation(_ShapeOp):
             if q is None:
                 calls.append(f"{MEM}::concatenation(&{p}, {src}, {out}, {t});")
             else:
-                rq = (f"{KCRATE}::activations::RequantizeParams {{ input_zero_point: {q[0]}, "
-                      f"output_zero_point: {q[1]}, multiplier: {q[2]}, shift: {q[3]} }}")
+                rq = params_lit("RequantizeParams", q)
                 calls.append(f"{MEM}::concatenation_requant_s8(&{p}, &{rq}, {src}, {out}, {t});")
             offset += int(shape[self.axis])
         return "\n        ".join(calls)

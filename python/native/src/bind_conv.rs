@@ -7,6 +7,8 @@ use arielml_kernels::{Shape4, Window2d};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::build;
+
 use crate::bind_misc::{cells, f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
 
 type Dims = [usize; 4];
@@ -85,20 +87,20 @@ fn conv2d_f32<'py>(
     Ok(f32_bytes(py, &y))
 }
 
-/// Input (batches, depth), filter (units, depth).
+/// Input (batches, depth), filter (units, depth); `params` are the words of
+/// `FullyConnectedParams` (`Params::from_words`).
 #[pyfunction]
-#[pyo3(signature = (input, filter, bias, mult, shift, batches, depth, units,
-    input_offset, filter_offset, output_offset, act_min, act_max, tile_=None, out=None))]
+#[pyo3(signature = (input, filter, bias, mult, shift, params, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn fully_connected_s8<'py>(
     py: Python<'py>, input: &[u8], filter: &[u8], bias: Option<Vec<i32>>, mult: Vec<i32>, shift: Vec<i32>,
-    batches: usize, depth: usize, units: usize, input_offset: i32, filter_offset: i32,
-    output_offset: i32, act_min: i32, act_max: i32, tile_: TileArg, out: Option<&[u8]>,
+    params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    let p: FullyConnectedParams = build(&params)?;
+    let (batches, depth, units) = (p.batches, p.depth, p.units);
     check_q(&mult, &shift, units)?;
     let (x, f) = (i8s(input, batches * depth)?, i8s(filter, units * depth)?);
     let mut y = out_i8(out, batches * units)?;
-    let p = FullyConnectedParams { batches, depth, units, input_offset, filter_offset, output_offset, act_min, act_max };
     let q = PerChannel { multiplier: &mult, shift: &shift };
     fully_connected::fully_connected_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &tile(tile_));
     Ok(i8_bytes(py, &y))

@@ -6,6 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::build;
 use crate::bind_misc::{cells, i8_bytes, i8s, out_i8, tile, TileArg};
 
 /// (family, MR, NR) -> a call of `$f::<Family, MR, NR>($args)`; the combinations the
@@ -116,17 +117,17 @@ fn check(w: &Window2d, bias: &[i32], mult: &[i32], shift: &[i32], mr: usize, wby
     Ok(())
 }
 
-/// `q` is (kp, fast_requant, output_offset, act_min, act_max).
+/// `params` are the words of `GemmFc` (`Params::from_words`).
 #[pyfunction]
-#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, batches, depth, units, q, scratch_words, tile_=None, out=None))]
+#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, params, fast_requant, scratch_words, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn gemm_fully_connected_s8<'py>(
     py: Python<'py>, family: &str, mr: usize, nr: usize, input: &[u8], weights: &[u8],
-    bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>, batches: usize, depth: usize, units: usize,
-    q: (usize, bool, i32, i32, i32), scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
+    bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>, params: Vec<i32>, fast_requant: bool,
+    scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (kp, fast_requant, output_offset, act_min, act_max) = q;
-    let p = GemmFc { batches, depth, units, kp, output_offset, act_min, act_max };
+    let p: GemmFc = build(&params)?;
+    let (batches, depth, units, kp) = (p.batches, p.depth, p.units, p.kp);
     let blocks = units.div_ceil(mr.max(1));
     if bias.len() < blocks * mr || mult.len() < units || shift.len() < units || weights.len() < blocks * mr * kp {
         return Err(PyValueError::new_err("packed tables too short for the units"));
