@@ -203,11 +203,15 @@ class Clamp(Lowered):
             me.params = {"input1_offset": in_off, "input2_offset": 0, "output_offset": out_off,
                          "output_multiplier": mult, "output_shift": shift}
             me.act = (lo, hi)
-            me.words = kernels.arithmetic_words(me.params, me.act)  # host and firmware alike
         else:
             me.consts["one"] = np.ones(1, np.float32)
             me.act = tuple(float(v) for v in op.attrs.clamp)
         return me
+
+    @property
+    def words(self) -> list[int]:
+        """int8: ArithmeticParams' words of the MUL by 1, for the host kernel and the firmware."""
+        return kernels.arithmetic_words(self.params, self.act)
 
     def host(self, env, tile, out):
         x = env[self.inputs[0]].reshape(self.s4)

@@ -30,8 +30,6 @@ class Binary(Lowered):
         if me.int8:
             me.params = cls._int8_params(g, op, a, b, y)
             me.act = (me.params.pop("act_min"), me.params.pop("act_max"))
-            # ArithmeticParams' words: what the host kernel and the firmware both get.
-            me.words = kernels.arithmetic_words(me.params, me.act)
         else:
             me.act = op.attrs.clamp
         return me
@@ -46,6 +44,11 @@ class Binary(Lowered):
                     "act_min": rq.act_min, "act_max": rq.act_max}
         assert isinstance(rq, AddRequant), rq
         return {**base, **dataclasses.asdict(rq)}
+
+    @property
+    def words(self) -> list[int]:
+        """int8: ArithmeticParams' words, what the host kernel and the firmware both get."""
+        return kernels.arithmetic_words(self.params, self.act)
 
     def _operand(self, env, role: str):
         return self.consts[role] if role in ("a", "b") else env[role]

@@ -24,10 +24,6 @@ class FullyConnected(Lowered):
         if me.int8:
             me.take_channel_requant(op)
             me.offsets = (-zp(x), -zp(w), zp(y))
-            # FullyConnectedParams' words (GemmFc's once specialized): host and firmware alike.
-            me.words = param_words("FullyConnectedParams", batches=me.batches, depth=me.depth, units=me.units,
-                                   input_offset=me.offsets[0], filter_offset=me.offsets[1],
-                                   output_offset=me.offsets[2], act_min=me.act[0], act_max=me.act[1])
         else:
             me.act = op.attrs.clamp
         me.plan = None
@@ -41,10 +37,17 @@ class FullyConnected(Lowered):
         self.plan = packing.plan_gemm(c.pop("filter"), c.pop("bias", None), self.offsets[0], c["shift"],
                                       family, "fc")
         c["weights"], c["bias"] = self.plan.weights, self.plan.bias
-        self.words = param_words("GemmFc", batches=self.batches, depth=self.depth, units=self.units,
-                                 kp=self.plan.kp, output_offset=self.offsets[2], act_min=self.act[0],
-                                 act_max=self.act[1])
         self.scratch_words = self.plan.scratch_words(self.plan.kp == self.depth)
+
+    @property
+    def words(self) -> list[int]:
+        """int8: FullyConnectedParams' words (GemmFc's once specialized), from the shapes,
+        `offsets` and `act`: what the host kernel and the firmware both get."""
+        q = dict(batches=self.batches, depth=self.depth, units=self.units, output_offset=self.offsets[2],
+                 act_min=self.act[0], act_max=self.act[1])
+        if self.plan is not None:
+            return param_words("GemmFc", kp=self.plan.kp, **q)
+        return param_words("FullyConnectedParams", input_offset=self.offsets[0], filter_offset=self.offsets[1], **q)
 
     def host(self, env, tile, out):
         c = self.consts

@@ -309,9 +309,7 @@ class Mean(_ShapeOp):
         data = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(self._tile(tile))}"
         if not self.int8:
             return f"{RED}::mean_f32(&{shape}, {data});"
-        p = self.params
-        return (f"{RED}::mean_s8(&{RED}::MeanParams {{ shape: {shape}, input_zero_point: {p[0]}, "
-                f"output_zero_point: {p[1]}, multiplier: {p[2]}, shift: {p[3]} }}, {data});")
+        return f"{RED}::mean_s8(&{params_lit('MeanParams', self.params, shape=shape)}, {data});"
 
 
 class Pack(Concatenation):

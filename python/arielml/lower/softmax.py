@@ -18,12 +18,15 @@ class Softmax(Lowered):
         me.depth = int(y.shape[-1])
         me.rows = int(np.prod(y.shape)) // me.depth
         me.beta = op.attrs.beta
-        if me.int8:
-            rq = op.requant
-            me.words = param_words("SoftmaxParams", rows=me.rows, depth=me.depth,
-                                   input_multiplier=rq.input_multiplier,
-                                   input_left_shift=rq.input_left_shift, diff_min=rq.diff_min)
+        me.rq = op.requant
         return me
+
+    @property
+    def words(self) -> list[int]:
+        """int8: SoftmaxParams' words, what the host kernel and the firmware both get."""
+        rq = self.rq
+        return param_words("SoftmaxParams", rows=self.rows, depth=self.depth, input_multiplier=rq.input_multiplier,
+                           input_left_shift=rq.input_left_shift, diff_min=rq.diff_min)
 
     def host(self, env, tile, out):
         x = env[self.inputs[0]]
