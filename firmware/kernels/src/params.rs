@@ -1,13 +1,15 @@
 //! Kernel parameter structs declared once.
 //!
-//! [`params!`] declares a parameter struct whose fields are all integer scalars and
+//! [`params!`] declares a parameter struct whose fields are integer scalars or `bool`
+//! ("words"), optionally after fields the caller builds ("given": a `Window2d`...), and
 //! implements [`Params`] for it: its name, the module it lives in, its field names in
-//! declaration order, and [`Params::from_words`], which builds it from one `i32` per field
-//! (in that order), checking that each word fits its field's type. The Python extension
-//! builds kernel parameters from the compiler's word lists through `from_words` and
-//! exports the field lists, from which the compiler writes the firmware's struct literals
-//! (`arielml.lower.base.params_lit`): host checks and firmware read the same words by the
-//! same names. Nothing here allocates; the firmware only uses the structs.
+//! declaration order, and [`Params::from_parts`] / [`Params::from_words`], which build it
+//! from one `i32` per word field (in that order), checking that each word fits its
+//! field's type. The Python extension builds kernel parameters from the compiler's word
+//! lists this way and exports the field lists, from which the compiler writes the
+//! firmware's struct literals (`arielml.lower.base.params_lit`): host checks and firmware
+//! read the same words by the same names. Nothing here allocates; the firmware only uses
+//! the structs (the impl is dead code there).
 use core::fmt;
 
 /// A parameter struct built from `i32` words, one per field in declaration order, after

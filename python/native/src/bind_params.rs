@@ -1,6 +1,8 @@
 //! The kernels' parameter structs declared with `params!`, as Python sees them: their
-//! given and word field lists (from which `arielml.lower.base.params_lit` writes the firmware's struct
-//! literals) and `from_words` (which every binding here uses to build them).
+//! given and word field lists (from which `arielml.lower.base.params_lit` writes the
+//! firmware's struct literals), and `build` / `build_with` (`from_words` / `from_parts`),
+//! which every binding uses to build them. A struct a binding builds is listed in
+//! `registry!` below, so Python can write its literal.
 use arielml_kernels::activations::{LeakyReluParams, RequantizeParams, SigmoidParams};
 use arielml_kernels::conv::Conv2dParams;
 use arielml_kernels::depthwise::DepthwiseParams;
