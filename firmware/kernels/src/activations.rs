@@ -6,14 +6,16 @@ use crate::fixedpoint;
 use crate::requant::{multiply_by_quantized_multiplier, rounding_divide_by_pot};
 use crate::tile::{for_each_in_tile, Out, Shape4, Tile};
 
-/// LOGISTIC and TANH: input rescaled to Q4.27 by `input_multiplier * 2^input_left_shift`,
-/// inputs further than `input_range_radius` from the zero point saturate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SigmoidParams {
-    pub input_zero_point: i32,
-    pub input_range_radius: i32,
-    pub input_multiplier: i32,
-    pub input_left_shift: i32,
+params! {
+    /// LOGISTIC and TANH: input rescaled to Q4.27 by `input_multiplier * 2^input_left_shift`,
+    /// inputs further than `input_range_radius` from the zero point saturate.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SigmoidParams {
+        pub input_zero_point: i32,
+        pub input_range_radius: i32,
+        pub input_multiplier: i32,
+        pub input_left_shift: i32,
+    }
 }
 
 const SIGMOID_INPUT_INTEGER_BITS: i32 = 4;
@@ -50,15 +52,17 @@ pub fn tanh_s8(p: &SigmoidParams, s: Shape4, input: &[i8], output: Out<'_, i8>, 
     });
 }
 
-/// LEAKY_RELU: separate multipliers for the identity and the alpha side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LeakyReluParams {
-    pub input_zero_point: i32,
-    pub output_zero_point: i32,
-    pub identity_multiplier: i32,
-    pub identity_shift: i32,
-    pub alpha_multiplier: i32,
-    pub alpha_shift: i32,
+params! {
+    /// LEAKY_RELU: separate multipliers for the identity and the alpha side.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct LeakyReluParams {
+        pub input_zero_point: i32,
+        pub output_zero_point: i32,
+        pub identity_multiplier: i32,
+        pub identity_shift: i32,
+        pub alpha_multiplier: i32,
+        pub alpha_shift: i32,
+    }
 }
 
 pub fn leaky_relu_s8(p: &LeakyReluParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
@@ -78,13 +82,15 @@ pub fn leaky_relu_s8(p: &LeakyReluParams, s: Shape4, input: &[i8], output: Out<'
     });
 }
 
-/// int8 -> int8 QUANTIZE (a requantization to another scale and zero point).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequantizeParams {
-    pub input_zero_point: i32,
-    pub output_zero_point: i32,
-    pub multiplier: i32,
-    pub shift: i32,
+params! {
+    /// int8 -> int8 QUANTIZE (a requantization to another scale and zero point).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct RequantizeParams {
+        pub input_zero_point: i32,
+        pub output_zero_point: i32,
+        pub multiplier: i32,
+        pub shift: i32,
+    }
 }
 
 /// One element of TFLM's int8 -> int8 QUANTIZE.

@@ -3,15 +3,19 @@ use crate::requant::{requantize_acc, Requant};
 use crate::simd::{dot, dot_portable, HAS_DSP};
 use crate::tile::{Out, Tile, Window2d};
 
-/// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
-/// `output_offset = output_zero_point`; `act_min..=act_max` is the fused activation clamp.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dParams {
-    pub window: Window2d,
-    pub input_offset: i32,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// int8 CONV_2D parameters. Offsets are TFLM's: `input_offset = -input_zero_point`,
+    /// `output_offset = output_zero_point`; `act_min..=act_max` is the fused activation clamp.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Conv2dParams {
+        given {
+            pub window: Window2d,
+        }
+        pub input_offset: i32,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 /// Per-output-channel requantization (a per-tensor scale is just a repeated entry).

@@ -7,15 +7,19 @@ use crate::conv::tap_range;
 use crate::requant::{requantize_acc, Requant};
 use crate::tile::{Out, Tile, Window2d};
 
-/// `window.filter` is (1, kh, kw, out_channels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DepthwiseParams {
-    pub window: Window2d,
-    pub depth_multiplier: usize,
-    pub input_offset: i32,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// `window.filter` is (1, kh, kw, out_channels).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct DepthwiseParams {
+        given {
+            pub window: Window2d,
+        }
+        pub depth_multiplier: usize,
+        pub input_offset: i32,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

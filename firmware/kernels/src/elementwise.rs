@@ -13,22 +13,24 @@ pub struct BinaryShapes {
     pub output: Shape4,
 }
 
-/// TFLM's `ArithmeticParams` for int8 ADD/SUB (all fields) and MUL (offsets, output
-/// multiplier and clamp only). `input*_offset` is the negated zero point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct ArithmeticParams {
-    pub input1_offset: i32,
-    pub input2_offset: i32,
-    pub output_offset: i32,
-    pub left_shift: i32,
-    pub input1_multiplier: i32,
-    pub input1_shift: i32,
-    pub input2_multiplier: i32,
-    pub input2_shift: i32,
-    pub output_multiplier: i32,
-    pub output_shift: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// TFLM's `ArithmeticParams` for int8 ADD/SUB (all fields) and MUL (offsets, output
+    /// multiplier and clamp only). `input*_offset` is the negated zero point.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct ArithmeticParams {
+        pub input1_offset: i32,
+        pub input2_offset: i32,
+        pub output_offset: i32,
+        pub left_shift: i32,
+        pub input1_multiplier: i32,
+        pub input1_shift: i32,
+        pub input2_multiplier: i32,
+        pub input2_shift: i32,
+        pub output_multiplier: i32,
+        pub output_shift: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 #[inline]

@@ -7,17 +7,19 @@ use crate::requant::requantize_acc;
 use crate::simd::dot;
 use crate::tile::{Out, Tile};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FullyConnectedParams {
-    pub batches: usize,
-    pub depth: usize,
-    pub units: usize,
-    pub input_offset: i32,
-    /// `-filter_zero_point`; TFLM requires 0 for int8 filters but the kernel keeps it.
-    pub filter_offset: i32,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct FullyConnectedParams {
+        pub batches: usize,
+        pub depth: usize,
+        pub units: usize,
+        pub input_offset: i32,
+        /// `-filter_zero_point`; TFLM requires 0 for int8 filters but the kernel keeps it.
+        pub filter_offset: i32,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

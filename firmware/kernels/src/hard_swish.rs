@@ -2,16 +2,18 @@
 //! (16-bit fixed point with a "reluish" and an output multiplier) and float32.
 use crate::tile::{for_each_in_tile, Out, Shape4, Tile};
 
-/// From `arielml.quant.hard_swish_params`; both multipliers are TFLM's int32 ones
-/// rounded down to 16 bits, their exponents as QuantizeMultiplier gives them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HardSwishParams {
-    pub input_zero_point: i32,
-    pub output_zero_point: i32,
-    pub reluish_multiplier: i16,
-    pub reluish_exponent: i32,
-    pub output_multiplier: i16,
-    pub output_exponent: i32,
+params! {
+    /// From `arielml.quant.hard_swish_params`; both multipliers are TFLM's int32 ones
+    /// rounded down to 16 bits, their exponents as QuantizeMultiplier gives them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct HardSwishParams {
+        pub input_zero_point: i32,
+        pub output_zero_point: i32,
+        pub reluish_multiplier: i16,
+        pub reluish_exponent: i32,
+        pub output_multiplier: i16,
+        pub output_exponent: i32,
+    }
 }
 
 /// gemmlowp's 16-bit `SaturatingRoundingDoublingHighMul`.

@@ -33,6 +33,10 @@
 //! compiles to the same single store as a `&mut` write.
 #![no_std]
 
+// First: `params!` is used by the modules below.
+#[macro_use]
+pub mod params;
+
 pub mod activations;
 pub mod activations_f32;
 pub mod conv;

@@ -4,12 +4,16 @@
 //! (the average divides by the number of in-bounds taps).
 use crate::tile::{Out, Tile, Window2d};
 
-/// `window.filter.h/w` is the pool size; dilation must be 1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolParams {
-    pub window: Window2d,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// `window.filter.h/w` is the pool size; dilation must be 1.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PoolParams {
+        given {
+            pub window: Window2d,
+        }
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -47,14 +47,18 @@ fn for_each_reduced(r: &ReduceShape, idx: &[usize; MAX_RANK], mut f: impl FnMut(
     }
 }
 
-/// int8 MEAN parameters: `multiplier`/`shift` already include the `1/count` fold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MeanParams {
-    pub shape: ReduceShape,
-    pub input_zero_point: i32,
-    pub output_zero_point: i32,
-    pub multiplier: i32,
-    pub shift: i32,
+params! {
+    /// int8 MEAN parameters: `multiplier`/`shift` already include the `1/count` fold.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MeanParams {
+        given {
+            pub shape: ReduceShape,
+        }
+        pub input_zero_point: i32,
+        pub output_zero_point: i32,
+        pub multiplier: i32,
+        pub shift: i32,
+    }
 }
 
 pub fn mean_s8(p: &MeanParams, input: &[i8], output: Out<'_, i8>, tile: &Tile) {

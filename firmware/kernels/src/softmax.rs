@@ -13,15 +13,17 @@ use crate::tile::{Out, Tile};
 const SCALED_DIFF_INTEGER_BITS: i32 = 5;
 const ACCUMULATION_INTEGER_BITS: i32 = 12;
 
-/// From `arielml.quant.softmax_params`: beta * input_scale as multiplier and left shift,
-/// and the most negative difference from the row max that still contributes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SoftmaxParams {
-    pub rows: usize,
-    pub depth: usize,
-    pub input_multiplier: i32,
-    pub input_left_shift: i32,
-    pub diff_min: i32,
+params! {
+    /// From `arielml.quant.softmax_params`: beta * input_scale as multiplier and left shift,
+    /// and the most negative difference from the row max that still contributes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SoftmaxParams {
+        pub rows: usize,
+        pub depth: usize,
+        pub input_multiplier: i32,
+        pub input_left_shift: i32,
+        pub diff_min: i32,
+    }
 }
 
 /// exp((x - max) * beta * scale) in Q0.31, or None when the difference is below diff_min.

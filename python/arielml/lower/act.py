@@ -23,12 +23,16 @@ from arielml.errors import UsageError
 from arielml.ir import DType, Graph, Op, OpKind
 from arielml.ir import quant
 from arielml.lower import host_kernels as kernels
-from arielml.lower.base import KCRATE, Lowered, RustCx, f32_lit, shape4, shape4_lit, tensors, zp
+from arielml.lower.base import KCRATE, Lowered, RustCx, f32_lit, params_lit, shape4, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds
 
 ACT = f"{KCRATE}::activations"
 ACT_F32 = f"{KCRATE}::activations_f32"
 HSWISH = f"{KCRATE}::hard_swish"
+
+# The parameter struct of each int8 kernel that takes `Unary.params`.
+_STRUCT = {"requantize": "RequantizeParams", "logistic": "SigmoidParams", "tanh": "SigmoidParams",
+           "leaky_relu": "LeakyReluParams", "hard_swish": "HardSwishParams"}
 
 # TFLM's fixed output quantization of int8 LOGISTIC and TANH.
 _FIXED_OUT = {OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
@@ -134,9 +138,6 @@ class Unary(Lowered):
             return f"{ACT}::quantize_f32_s8({f32_lit(self.qparams[0])}, {self.qparams[1]}, {data});"
         if m == "dequantize":
             return f"{ACT}::dequantize_s8_f32({self.qparams[0]!r}_f64, {self.qparams[1]}, {data});"
-        if m == "requantize":
-            return (f"{ACT}::requantize_s8(&{ACT}::RequantizeParams {{ input_zero_point: {p[0]}, "
-                    f"output_zero_point: {p[1]}, multiplier: {p[2]}, shift: {p[3]} }}, {data});")
         if m == "leaky_relu_f32":
             return (f"{{ let x = {cx.input(self.inputs[0])}; let y = {cx.output(self.output)}; "
                     f"{KCRATE}::tile::for_each_in_tile({s}, {cx.tile(tile)}, |i| {{ let v = x[i]; "
@@ -144,18 +145,8 @@ class Unary(Lowered):
         if not self.int8_in:
             mod = HSWISH if m == "hard_swish" else ACT_F32
             return f"{mod}::{m}_f32({data});"
-        if m in ("logistic", "tanh"):
-            return (f"{ACT}::{m}_s8(&{ACT}::SigmoidParams {{ input_zero_point: {p[0]}, "
-                    f"input_range_radius: {p[1]}, input_multiplier: {p[2]}, input_left_shift: {p[3]} }}, "
-                    f"{data});")
-        if m == "leaky_relu":
-            return (f"{ACT}::leaky_relu_s8(&{ACT}::LeakyReluParams {{ input_zero_point: {p[0]}, "
-                    f"output_zero_point: {p[1]}, identity_multiplier: {p[2]}, identity_shift: {p[3]}, "
-                    f"alpha_multiplier: {p[4]}, alpha_shift: {p[5]} }}, {data});")
-        assert m == "hard_swish"
-        return (f"{HSWISH}::hard_swish_s8(&{HSWISH}::HardSwishParams {{ input_zero_point: {p[0]}, "
-                f"output_zero_point: {p[1]}, reluish_multiplier: {p[2]}, reluish_exponent: {p[3]}, "
-                f"output_multiplier: {p[4]}, output_exponent: {p[5]} }}, {data});")
+        mod = HSWISH if m == "hard_swish" else ACT
+        return f"{mod}::{m}_s8(&{params_lit(_STRUCT[m], p)}, {data});"
 
 
 def tile_mask(s4, tile) -> np.ndarray:
@@ -224,12 +215,17 @@ class Clamp(Lowered):
             me.act = tuple(float(v) for v in op.attrs.clamp)
         return me
 
+    @property
+    def words(self) -> list[int]:
+        """int8: ArithmeticParams' words of the MUL by 1, for the host kernel and the firmware."""
+        return kernels.arithmetic_words(self.params, self.act)
+
     def host(self, env, tile, out):
         x = env[self.inputs[0]].reshape(self.s4)
         prev = None if out is None else out.reshape(self.s4)
         one = self.consts["one"].reshape(1, 1, 1, 1)
         if self.int8:
-            r = kernels.binary_s8("mul", x, one, self.params, act=self.act, tile=tile, out=prev)
+            r = kernels.binary_s8_words("mul", x, one, self.words, tile=tile, out=prev)
         else:
             r = kernels.binary_f32("mul", x, one, act=self.act, tile=tile, out=prev)
         return r.reshape(self.out_shape)
@@ -242,9 +238,4 @@ class Clamp(Lowered):
         if not self.int8:
             return (f"elementwise::binary_f32(BinaryF32::Mul, ({f32_lit(self.act[0])}, "
                     f"{f32_lit(self.act[1])}), {data});")
-        p = self.params
-        return (f"elementwise::mul_s8(&ArithmeticParams {{ input1_offset: {p['input1_offset']}, "
-                f"input2_offset: 0, output_offset: {p['output_offset']}, left_shift: 0, "
-                f"input1_multiplier: 0, input1_shift: 0, input2_multiplier: 0, input2_shift: 0, "
-                f"output_multiplier: {p['output_multiplier']}, output_shift: {p['output_shift']}, "
-                f"act_min: {self.act[0]}, act_max: {self.act[1]} }}, {data});")
+        return f"elementwise::mul_s8(&{params_lit('ArithmeticParams', self.words)}, {data});"

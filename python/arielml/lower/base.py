@@ -10,11 +10,14 @@ about parameters.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
 
+from arielml import _native
 from arielml.ir import Graph, Op, OpKind, Tensor
 from arielml.ir.kinds import out_grid
 
@@ -168,3 +171,61 @@ def nd_tile(kind, ir_shape, kernel_shape, tile: HostTile | None) -> HostTile:
 
 def tensors(g: Graph, op: Op) -> tuple[list[Tensor], Tensor]:
     return [g.tensor(n) for n in op.inputs], g.tensor(op.outputs[0])
+
+
+# ---- Kernel parameter structs. The kernels declare them once (`params!` in
+# firmware/kernels/src/params.rs); the extension builds them from words, one per field in
+# declaration order, and exports the field lists these helpers read. A lowering computes
+# its words once and hands the same list to the host kernel and to `params_lit`. ----
+
+@cache
+def param_struct(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(module path, given fields, word fields, word field types) of kernel parameter
+    struct `name`: word fields in declaration order; given fields (a `Window2d`...) are
+    Rust expressions the caller writes."""
+    structs = dict(_native.param_structs())
+    if name not in structs:
+        raise KeyError(f"no kernel parameter struct {name} (have {', '.join(sorted(structs))})")
+    path, given, fields, types = structs[name]
+    return path, tuple(given), tuple(fields), tuple(types)
+
+
+def param_fields(name: str) -> tuple[str, ...]:
+    """The word fields of struct `name`, in the order its words list them."""
+    return param_struct(name)[2]
+
+
+def param_words(name: str, **named: int) -> list[int]:
+    """The words of struct `name` from its word fields by name (every one, nothing else)."""
+    fields = param_fields(name)
+    missing, extra = [f for f in fields if f not in named], sorted(set(named) - set(fields))
+    if missing or extra:
+        raise ValueError(f"{name}: missing fields {missing}, unknown fields {extra}")
+    return [operator.index(named[f]) for f in fields]
+
+
+def _checked(name: str, words) -> list[int]:
+    fields = param_fields(name)
+    words = [operator.index(w) for w in words]
+    if len(words) != len(fields):
+        raise ValueError(f"{name} takes {len(fields)} params ({', '.join(fields)}), got {len(words)}")
+    _native.check_params(name, words)  # the host's own check: every word fits its field
+    return words
+
+
+def param_dict(name: str, words) -> dict[str, int]:
+    """Words of struct `name` by field name."""
+    return dict(zip(param_fields(name), _checked(name, words)))
+
+
+def params_lit(name: str, words, **given: str) -> str:
+    """Rust literal of struct `name`: its given fields (`window=...`: Rust expressions),
+    then word field i set to `words[i]`. ValueError on wrong or missing given fields, a
+    wrong count or a word that does not fit its field (the host kernel's own check)."""
+    path, given_fields, fields, types = param_struct(name)
+    if sorted(given) != sorted(given_fields):
+        raise ValueError(f"{name} takes given fields {list(given_fields)}, got {sorted(given)}")
+    words = _checked(name, words)
+    values = [("true" if w else "false") if t == "bool" else str(w) for w, t in zip(words, types)]
+    parts = [f"{g}: {given[g]}" for g in given_fields] + [f"{f}: {v}" for f, v in zip(fields, values)]
+    return f"{path}::{name} {{ " + ", ".join(parts) + " }"

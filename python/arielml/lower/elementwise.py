@@ -10,11 +10,8 @@ import dataclasses
 
 from arielml.ir import AddRequant, DType, Graph, MulRequant, Op, OpKind
 from arielml.lower import host_kernels as kernels
-from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
+from arielml.lower.base import Lowered, RustCx, f32_lit, params_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import requant_of
-
-_FIELDS = ("input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
-           "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier", "output_shift")
 
 
 class Binary(Lowered):
@@ -59,13 +56,18 @@ class Binary(Lowered):
         assert isinstance(rq, AddRequant), rq
         return {**base, **dataclasses.asdict(rq)}
 
+    @property
+    def words(self) -> list[int]:
+        """int8: ArithmeticParams' words, what the host kernel and the firmware both get."""
+        return kernels.arithmetic_words(self.params, self.act)
+
     def _operand(self, env, role: str):
         return self.consts[role] if role in ("a", "b") else env[role]
 
     def host(self, env, tile, out):
         a, b = (self._operand(env, r) for r in self.roles)
         if self.int8:
-            return kernels.binary_s8(self.name, a, b, self.params, act=self.act, tile=tile, out=out)
+            return kernels.binary_s8_words(self.name, a, b, self.words, tile=tile, out=out)
         return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
 
     def rust(self, cx: RustCx, tile) -> str:
@@ -79,6 +81,4 @@ class Binary(Lowered):
             kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
             return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "
                     f"{f32_lit(self.act[1])}), {data});")
-        fields = ", ".join(f"{k}: {int(self.params.get(k, 0))}" for k in _FIELDS)
-        return (f"elementwise::{self.name}_s8(&ArithmeticParams {{ {fields}, act_min: {self.act[0]}, "
-                f"act_max: {self.act[1]} }}, {data});")
+        return f"elementwise::{self.name}_s8(&{params_lit('ArithmeticParams', self.words)}, {data});"

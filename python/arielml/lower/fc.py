@@ -7,7 +7,7 @@ import numpy as np
 from arielml.ir import DType, Graph, Op, OpKind
 from arielml.lower import host_kernels as kernels
 from arielml.lower import packing
-from arielml.lower.base import Lowered, RustCx, f32_lit, tensors, zp
+from arielml.lower.base import Lowered, RustCx, f32_lit, param_words, params_lit, tensors, zp
 
 
 class FullyConnected(Lowered):
@@ -41,17 +41,26 @@ class FullyConnected(Lowered):
         c["weights"], c["bias"] = self.plan.weights, self.plan.bias
         self.scratch_words = self.plan.scratch_words(self.plan.kp == self.depth)
 
+    @property
+    def words(self) -> list[int]:
+        """int8: FullyConnectedParams' words (GemmFc's once specialized), from the shapes,
+        `offsets` and `act`: what the host kernel and the firmware both get."""
+        q = dict(batches=self.batches, depth=self.depth, units=self.units, output_offset=self.offsets[2],
+                 act_min=self.act[0], act_max=self.act[1])
+        if self.plan is not None:
+            return param_words("GemmFc", kp=self.plan.kp, **q)
+        return param_words("FullyConnectedParams", input_offset=self.offsets[0], filter_offset=self.offsets[1], **q)
+
     def host(self, env, tile, out):
         c = self.consts
         x = env[self.inputs[0]].reshape(self.batches, self.depth)
         prev = None if out is None else out.reshape(self.batches, self.units)
         if self.plan is not None:
-            r = kernels.gemm_fully_connected_s8(x, self.plan, c["multiplier"], c["shift"], units=self.units,
-                                                output_offset=self.offsets[2], act=self.act, tile=tile, out=prev)
+            r = kernels.gemm_fully_connected_s8_words(x, self.plan, c["multiplier"], c["shift"], self.words,
+                                                      tile=tile, out=prev)
         elif self.int8:
-            r = kernels.fully_connected_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
-                                           input_offset=self.offsets[0], filter_offset=self.offsets[1],
-                                           output_offset=self.offsets[2], act=self.act, tile=tile, out=prev)
+            r = kernels.fully_connected_s8_words(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
+                                                 self.words, tile=tile, out=prev)
         else:
             r = kernels.fully_connected_f32(x, c["filter"], c.get("bias"), act=self.act, tile=tile, out=prev)
         return r.reshape(self.out_shape)
@@ -60,11 +69,10 @@ class FullyConnected(Lowered):
         c = self.consts
         if self.plan is not None:
             p = self.plan
-            return (f"gemm::fully_connected_s8::<{packing.FAMILY_TYPES[p.family]}, {p.mr}, {p.nr}, {str(p.fast_requant).lower()}>(&gemm::GemmFc {{ batches: {self.batches}, "
-                    f"depth: {self.depth}, units: {self.units}, kp: {p.kp}, "
-                    f"output_offset: {self.offsets[2]}, "
-                    f"act_min: {self.act[0]}, act_max: {self.act[1]} }}, {self.packed_lit(cx)}, {cx.input(self.inputs[0])}, "
-                    f"{cx.output(self.output)}, {cx.tile(tile)}, {cx.scratch(self.scratch_words)});")
+            return (f"gemm::fully_connected_s8::<{packing.FAMILY_TYPES[p.family]}, {p.mr}, {p.nr}, "
+                    f"{str(p.fast_requant).lower()}>(&{params_lit('GemmFc', self.words)}, {self.packed_lit(cx)}, "
+                    f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)}, "
+                    f"{cx.scratch(self.scratch_words)});")
         bias = f"Some({cx.const(self.key('bias'), c['bias'])})" if "bias" in c else "None"
         dims = f"batches: {self.batches}, depth: {self.depth}, units: {self.units}"
         data = (f"{cx.input(self.inputs[0])}, {cx.const(self.key('filter'), c['filter'])}, {bias}, "
@@ -73,7 +81,4 @@ class FullyConnected(Lowered):
             return (f"fully_connected::fully_connected_f32(&FullyConnectedF32Params {{ {dims}, "
                     f"act_min: {f32_lit(self.act[0])}, act_max: {f32_lit(self.act[1])} }}, {data});")
         q = self.per_channel_lit(cx)
-        i_off, f_off, o_off = self.offsets
-        return (f"fully_connected::fully_connected_s8(&FullyConnectedParams {{ {dims}, "
-                f"input_offset: {i_off}, filter_offset: {f_off}, output_offset: {o_off}, "
-                f"act_min: {self.act[0]}, act_max: {self.act[1]} }}, {q}, {data});")
+        return f"fully_connected::fully_connected_s8(&{params_lit('FullyConnectedParams', self.words)}, {q}, {data});"

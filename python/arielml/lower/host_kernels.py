@@ -8,15 +8,17 @@ from tiles exactly as several cores would.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from arielml import _native
-
-Tile = Optional[tuple[int, int, int, int]]
-INT8_RANGE = (-128, 127)
-
+from arielml.lower.base import param_fields, param_words
+from arielml.lower.host_bytes import INT8_RANGE, Tile, _f32, _i8, _ints, _out, _shape4
+from arielml.lower.host_gemm import (  # noqa: F401  (the packed kernels, for callers of this module)
+    gemm_conv2d_s8, gemm_conv2d_s8_words, gemm_depthwise_s8, gemm_depthwise_s8_words, gemm_fully_connected_s8,
+    gemm_fully_connected_s8_words,
+)
 
 def window_geometry(padding: str, in_hw, filter_hw, stride, dilation=(1, 1)):
     """TFLM's output size and (top, left) padding for SAME or VALID."""
@@ -29,45 +31,36 @@ def window_geometry(padding: str, in_hw, filter_hw, stride, dilation=(1, 1)):
     return tuple(out), tuple(pad)
 
 
-def _i8(a) -> bytes:
-    return np.ascontiguousarray(a, dtype=np.int8).tobytes()
-
-
-def _f32(a) -> bytes:
-    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
-
-
-def _ints(a) -> list[int]:
-    return [int(v) for v in np.asarray(a).reshape(-1)]
-
-
-def _shape4(shape: Sequence[int]) -> list[int]:
-    shape = list(shape)
-    if len(shape) > 4:
-        raise ValueError(f"at most 4 dimensions, got {shape}")
-    return [1] * (4 - len(shape)) + shape
-
-
-def _out(out, dtype):
-    return None if out is None else np.ascontiguousarray(out, dtype=dtype).tobytes()
-
-
-def _conv_like_s8(kind, x, w, bias, mult, shift, out_hw, stride, dilation, pad, input_offset,
-                  output_offset, act, depth_multiplier, tile, out, out_c):
+def conv2d_s8_words(kind: str, x, w, bias, mult, shift, words: Sequence[int], *, out_hw, stride=(1, 1),
+                    dilation=(1, 1), pad=(0, 0), tile: Tile = None, out=None):
+    """int8 CONV_2D (`kind` "conv", the words of `Conv2dParams`) or DEPTHWISE_CONV_2D
+    ("depthwise", of `DepthwiseParams`); the window comes from the shapes and geometry."""
+    out_c = w.shape[3] if kind == "depthwise" else w.shape[0]
     out_shape = [x.shape[0], out_hw[0], out_hw[1], out_c]
     raw = _native.conv2d_s8(kind, _i8(x), list(x.shape), _i8(w), list(w.shape),
                             None if bias is None else _ints(bias), _ints(mult), _ints(shift),
-                            out_shape, tuple(stride), tuple(dilation), tuple(pad), int(input_offset),
-                            int(output_offset), int(act[0]), int(act[1]), depth_multiplier, tile,
+                            out_shape, tuple(stride), tuple(dilation), tuple(pad), _ints(words), tile,
                             _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
+
+
+def _conv_like_s8(kind, x, w, bias, mult, shift, out_hw, stride, dilation, pad, input_offset,
+                  output_offset, act, depth_multiplier, tile, out):
+    named = dict(input_offset=int(input_offset), output_offset=int(output_offset), act_min=int(act[0]),
+                 act_max=int(act[1]))
+    if kind == "depthwise":
+        words = param_words("DepthwiseParams", depth_multiplier=depth_multiplier, **named)
+    else:
+        words = param_words("Conv2dParams", **named)
+    return conv2d_s8_words(kind, x, w, bias, mult, shift, words, out_hw=out_hw, stride=stride,
+                           dilation=dilation, pad=pad, tile=tile, out=out)
 
 
 def conv2d_s8(x, w, bias, mult, shift, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0),
               input_offset=0, output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
     """x NHWC int8, w OHWI int8, bias int32[O] or None; mult/shift int32[O]."""
     return _conv_like_s8("conv", x, w, bias, mult, shift, out_hw, stride, dilation, pad,
-                         input_offset, output_offset, act, 1, tile, out, w.shape[0])
+                         input_offset, output_offset, act, 1, tile, out)
 
 
 def depthwise_conv2d_s8(x, w, bias, mult, shift, *, out_hw, depth_multiplier=1, stride=(1, 1),
@@ -75,45 +68,7 @@ def depthwise_conv2d_s8(x, w, bias, mult, shift, *, out_hw, depth_multiplier=1, 
                         act=INT8_RANGE, tile: Tile = None, out=None):
     """w is (1, kh, kw, C * depth_multiplier)."""
     return _conv_like_s8("depthwise", x, w, bias, mult, shift, out_hw, stride, dilation, pad,
-                         input_offset, output_offset, act, depth_multiplier, tile, out, w.shape[3])
-
-
-def gemm_conv2d_s8(x, plan, mult, shift, *, filter_shape, out_hw, stride=(1, 1), dilation=(1, 1),
-                   pad=(0, 0), input_offset=0, output_offset=0, act=INT8_RANGE, direct=False,
-                   tile: Tile = None, out=None):
-    """CONV_2D over weights packed by `lower.packing.plan_gemm` (`plan`); `filter_shape`
-    is the OHWI filter's shape."""
-    out_c = int(filter_shape[0])
-    out_shape = [x.shape[0], out_hw[0], out_hw[1], out_c]
-    geom = (list(x.shape), [int(d) for d in filter_shape], out_shape, tuple(stride), tuple(dilation), tuple(pad))
-    q = (plan.kp, -int(input_offset), bool(direct), plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
-    raw = _native.gemm_conv_s8(plan.family, plan.mr, plan.nr, _i8(x), plan.weights.tobytes(), _ints(plan.bias),
-                               _ints(mult), _ints(shift), geom, q, plan.scratch_words(direct), tile,
-                               _out(out, np.int8))
-    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
-
-
-def gemm_depthwise_s8(x, plan, mult, shift, *, filter_shape, out_hw, stride=(1, 1), dilation=(1, 1),
-                      pad=(0, 0), input_offset=0, output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
-    """DEPTHWISE_CONV_2D (depth multiplier 1) over weights packed by `plan_depthwise`."""
-    out_shape = [x.shape[0], out_hw[0], out_hw[1], int(filter_shape[3])]
-    geom = (list(x.shape), [int(d) for d in filter_shape], out_shape, tuple(stride), tuple(dilation), tuple(pad))
-    q = (-int(input_offset), plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
-    raw = _native.gemm_depthwise_s8(plan.family, _i8(x), plan.weights.tobytes(), _ints(plan.bias), _ints(mult),
-                                    _ints(shift), geom, q, tile, _out(out, np.int8))
-    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
-
-
-def gemm_fully_connected_s8(x, plan, mult, shift, *, units, output_offset=0, act=INT8_RANGE,
-                            tile: Tile = None, out=None):
-    """FULLY_CONNECTED over packed weights; x is (batches, depth)."""
-    batches, depth = x.shape
-    q = (plan.kp, plan.fast_requant, int(output_offset), int(act[0]), int(act[1]))
-    raw = _native.gemm_fully_connected_s8(plan.family, plan.mr, plan.nr, _i8(x), plan.weights.tobytes(),
-                                          _ints(plan.bias), _ints(mult), _ints(shift), batches, depth,
-                                          int(units), q, plan.scratch_words(plan.kp == depth), tile,
-                                          _out(out, np.int8))
-    return np.frombuffer(raw, np.int8).reshape(batches, units).copy()
+                         input_offset, output_offset, act, depth_multiplier, tile, out)
 
 
 def conv2d_f32(x, w, bias, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0),
@@ -131,13 +86,19 @@ def conv2d_f32(x, w, bias, *, out_hw, stride=(1, 1), dilation=(1, 1), pad=(0, 0)
 def fully_connected_s8(x, w, bias, mult, shift, *, input_offset=0, filter_offset=0,
                        output_offset=0, act=INT8_RANGE, tile: Tile = None, out=None):
     """x (batches, depth), w (units, depth); mult/shift one entry per unit."""
-    b, d = x.shape
-    u = w.shape[0]
+    (b, d), u = x.shape, w.shape[0]
+    words = param_words("FullyConnectedParams", batches=b, depth=d, units=u, input_offset=int(input_offset),
+                        filter_offset=int(filter_offset), output_offset=int(output_offset),
+                        act_min=int(act[0]), act_max=int(act[1]))
+    return fully_connected_s8_words(x, w, bias, mult, shift, words, tile=tile, out=out)
+
+
+def fully_connected_s8_words(x, w, bias, mult, shift, words: Sequence[int], *, tile: Tile = None, out=None):
+    """FULLY_CONNECTED int8 with the words of `FullyConnectedParams`."""
     raw = _native.fully_connected_s8(_i8(x), _i8(w), None if bias is None else _ints(bias),
-                                     _ints(mult), _ints(shift), b, d, u, int(input_offset),
-                                     int(filter_offset), int(output_offset), int(act[0]),
-                                     int(act[1]), tile, _out(out, np.int8))
-    return np.frombuffer(raw, np.int8).reshape(b, u).copy()
+                                     _ints(mult), _ints(shift), [int(v) for v in words], tile,
+                                     _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(x.shape[0], w.shape[0]).copy()
 
 
 def fully_connected_f32(x, w, bias, *, act=(-np.inf, np.inf), tile: Tile = None, out=None):
@@ -152,15 +113,25 @@ def fully_connected_f32(x, w, bias, *, act=(-np.inf, np.inf), tile: Tile = None,
 def pool(kind: str, x, *, filter_hw, out_hw, stride=(1, 1), pad=(0, 0), act=None,
          tile: Tile = None, out=None):
     """kind "avg" or "max"; int8 or float32 by x's dtype."""
-    is_int = x.dtype == np.int8
-    if act is None:
-        act = INT8_RANGE if is_int else (-np.inf, np.inf)
+    if x.dtype == np.int8:
+        act = INT8_RANGE if act is None else act
+        words = param_words("PoolParams", act_min=int(act[0]), act_max=int(act[1]))
+        return pool_s8_words(kind, x, words, filter_hw=filter_hw, out_hw=out_hw, stride=stride, pad=pad,
+                             tile=tile, out=out)
+    act = (-np.inf, np.inf) if act is None else act
     out_shape = [x.shape[0], out_hw[0], out_hw[1], x.shape[3]]
-    dt = np.int8 if is_int else np.float32
-    raw = _native.pool(kind, "int8" if is_int else "float32", _i8(x) if is_int else _f32(x),
-                       list(x.shape), tuple(filter_hw), out_shape, tuple(stride), tuple(pad),
-                       float(act[0]), float(act[1]), tile, _out(out, dt))
-    return np.frombuffer(raw, dt).reshape(out_shape).copy()
+    raw = _native.pool_f32(kind, _f32(x), list(x.shape), tuple(filter_hw), out_shape, tuple(stride),
+                           tuple(pad), float(act[0]), float(act[1]), tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(out_shape).copy()
+
+
+def pool_s8_words(kind: str, x, words: Sequence[int], *, filter_hw, out_hw, stride=(1, 1), pad=(0, 0),
+                  tile: Tile = None, out=None):
+    """int8 AVERAGE/MAX_POOL_2D with the words of `PoolParams`."""
+    out_shape = [x.shape[0], out_hw[0], out_hw[1], x.shape[3]]
+    raw = _native.pool_s8(kind, _i8(x), list(x.shape), tuple(filter_hw), out_shape, tuple(stride),
+                          tuple(pad), _ints(words), tile, _out(out, np.int8))
+    return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
 
 
 def _binary_shapes(a, b):
@@ -168,15 +139,25 @@ def _binary_shapes(a, b):
     return _shape4(a.shape), _shape4(b.shape), _shape4(out), out
 
 
+def arithmetic_words(params: dict, act=INT8_RANGE) -> list[int]:
+    """The words of `ArithmeticParams`: `params` by field name (input{1,2}_offset,
+    output_offset and the multipliers of `arielml.ir.quant.add_params`/`mul_params`; missing
+    ones are 0, unknown ones an error) and the clamp `act`."""
+    named = dict.fromkeys(param_fields("ArithmeticParams"), 0)
+    named.update(params, act_min=act[0], act_max=act[1])
+    return param_words("ArithmeticParams", **{k: int(v) for k, v in named.items()})
+
+
 def binary_s8(op: str, a, b, params: dict, *, act=INT8_RANGE, tile: Tile = None, out=None):
-    """ADD/SUB/MUL int8. `params` holds input{1,2}_offset, output_offset and the
-    multipliers of `arielml.ir.quant.add_params`/`mul_params` (missing ones default to 0)."""
+    """ADD/SUB/MUL int8; `params` as `arithmetic_words` takes them."""
+    return binary_s8_words(op, a, b, arithmetic_words(params, act), tile=tile, out=out)
+
+
+def binary_s8_words(op: str, a, b, words: Sequence[int], *, tile: Tile = None, out=None):
+    """ADD/SUB/MUL int8 with the words of `ArithmeticParams` (`arithmetic_words`)."""
     sa, sb, so, out_shape = _binary_shapes(a, b)
-    keys = ["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
-            "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
-            "output_shift"]
-    flat = [int(params.get(k, 0)) for k in keys] + [int(act[0]), int(act[1])]
-    raw = _native.binary_s8(op, _i8(a), sa, _i8(b), sb, so, flat, tile, _out(out, np.int8))
+    raw = _native.binary_s8(op, _i8(a), sa, _i8(b), sb, so, [int(w) for w in words], tile,
+                            _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(out_shape).copy()
 
 
@@ -190,9 +171,14 @@ def binary_f32(op: str, a, b, *, act=(-np.inf, np.inf), tile: Tile = None, out=N
 def softmax_s8(x, *, input_multiplier, input_left_shift, diff_min, tile: Tile = None, out=None):
     """Softmax over the last axis; a tile's rows index the flattened leading axes."""
     depth = x.shape[-1]
-    rows = x.size // depth
-    raw = _native.softmax_s8(_i8(x), rows, depth, int(input_multiplier), int(input_left_shift),
-                             int(diff_min), tile, _out(out, np.int8))
+    words = param_words("SoftmaxParams", rows=x.size // depth, depth=depth, input_multiplier=input_multiplier,
+                        input_left_shift=input_left_shift, diff_min=diff_min)
+    return softmax_s8_words(x, words, tile=tile, out=out)
+
+
+def softmax_s8_words(x, words: Sequence[int], *, tile: Tile = None, out=None):
+    """int8 softmax with the words of `SoftmaxParams` (rows * depth elements of x)."""
+    raw = _native.softmax_s8(_i8(x), [int(w) for w in words], tile, _out(out, np.int8))
     return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
 
 

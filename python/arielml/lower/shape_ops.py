@@ -17,7 +17,7 @@ from arielml.ir import NO_CLAMP, DType, Graph, Op, OpKind
 from arielml.ir import quant
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import (
-    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, shape5_lit, tensors, zp,
+    KCRATE, Lowered, RustCx, dims_lit, f32_lit, nd_tile, params_lit, shape5_lit, tensors, zp,
 )
 
 MEM = f"{KCRATE}::memory"
@@ -282,8 +282,7 @@ class Concatenation(_ShapeOp):
             if q is None:
                 calls.append(f"{MEM}::concatenation(&{p}, {src}, {out}, {t});")
             else:
-                rq = (f"{KCRATE}::activations::RequantizeParams {{ input_zero_point: {q[0]}, "
-                      f"output_zero_point: {q[1]}, multiplier: {q[2]}, shift: {q[3]} }}")
+                rq = params_lit("RequantizeParams", q)
                 calls.append(f"{MEM}::concatenation_requant_s8(&{p}, &{rq}, {src}, {out}, {t});")
             offset += int(shape[self.axis])
         return "\n        ".join(calls)
@@ -325,9 +324,7 @@ class Mean(_ShapeOp):
         data = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(self._tile(tile))}"
         if not self.int8:
             return f"{RED}::mean_f32(&{shape}, {data});"
-        p = self.params
-        return (f"{RED}::mean_s8(&{RED}::MeanParams {{ shape: {shape}, input_zero_point: {p[0]}, "
-                f"output_zero_point: {p[1]}, multiplier: {p[2]}, shift: {p[3]} }}, {data});")
+        return f"{RED}::mean_s8(&{params_lit('MeanParams', self.params, shape=shape)}, {data});"
 
 
 class Pack(Concatenation):

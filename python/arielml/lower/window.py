@@ -6,7 +6,7 @@ from __future__ import annotations
 from arielml.ir import Conv2DAttrs, DType, Graph, Op, OpKind, Pool2DAttrs
 from arielml.lower import host_kernels as kernels
 from arielml.lower import packing
-from arielml.lower.base import Lowered, RustCx, f32_lit, shape4_lit, tensors, zp
+from arielml.lower.base import Lowered, RustCx, f32_lit, param_words, params_lit, shape4_lit, tensors, zp
 from arielml.passes.requant import activation_bounds
 
 
@@ -43,6 +43,20 @@ class Conv(Lowered):
         me.plan = None
         return me
 
+    @property
+    def words(self) -> list[int]:
+        """int8: the words of the kernel's parameter struct (a packed kernel's once
+        specialized), from `offsets` and `act`: what the host kernel and the firmware get."""
+        q = dict(output_offset=self.offsets[1], act_min=self.act[0], act_max=self.act[1])
+        if self.plan is not None and self.depthwise:
+            return param_words("GemmDepthwise", pad_value=-self.offsets[0], **q)
+        if self.plan is not None:
+            return param_words("GemmConv", kp=self.plan.kp, pad_value=-self.offsets[0], direct=int(self.direct), **q)
+        if self.depthwise:
+            return param_words("DepthwiseParams", depth_multiplier=self.a.depth_multiplier,
+                               input_offset=self.offsets[0], **q)
+        return param_words("Conv2dParams", input_offset=self.offsets[0], **q)
+
     def specialize(self, family: str) -> None:
         """int8 CONV_2D (ungrouped) and DEPTHWISE_CONV_2D (depth multiplier 1) run the packed
         kernels: weights repacked for `family`, the input offset folded into the bias."""
@@ -68,32 +82,27 @@ class Conv(Lowered):
 
     def _geom(self):
         a = self.a
-        return dict(filter_shape=self.w_shape, out_hw=self.out_shape[1:3], stride=a.stride,
-                    dilation=a.dilation, pad=(a.padding.top, a.padding.left), input_offset=self.offsets[0],
-                    output_offset=self.offsets[1], act=self.act)
+        return dict(out_hw=self.out_shape[1:3], stride=a.stride, dilation=a.dilation,
+                    pad=(a.padding.top, a.padding.left))
 
     def _host_packed(self, x, tile, out):
         c = self.consts
-        if self.depthwise:
-            return kernels.gemm_depthwise_s8(x, self.plan, c["multiplier"], c["shift"], tile=tile, out=out,
-                                             **self._geom())
-        return kernels.gemm_conv2d_s8(x, self.plan, c["multiplier"], c["shift"], direct=self.direct,
-                                      tile=tile, out=out, **self._geom())
+        fn = kernels.gemm_depthwise_s8_words if self.depthwise else kernels.gemm_conv2d_s8_words
+        return fn(x, self.plan, c["multiplier"], c["shift"], self.words, filter_shape=self.w_shape, tile=tile,
+                  out=out, **self._geom())
 
     def _rust_packed(self, cx: RustCx, tile) -> str:
         p = self.plan
         win = _window_lit(self.x_shape, self.w_shape, self.out_shape, self.a)
-        packed = self.packed_lit(cx)
-        quant = (f"pad_value: {-self.offsets[0]}, output_offset: {self.offsets[1]}, act_min: {self.act[0]}, act_max: {self.act[1]}")
         io = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)}"
         fam = packing.FAMILY_TYPES[p.family]
         fast = str(p.fast_requant).lower()
         if self.depthwise:
             kh, kw = packing.dw_specialised(self.w_shape[1], self.w_shape[2])
-            return (f"gemm::depthwise_s8::<{fam}, {kh}, {kw}, {fast}>(&gemm::GemmDepthwise {{ window: {win}, {quant} }}, "
-                    f"{packed}, {io}, {cx.scratch(self.scratch_words)});")
-        return (f"gemm::conv_s8::<{fam}, {p.mr}, {p.nr}, {fast}>(&gemm::GemmConv {{ window: {win}, kp: {p.kp}, "
-                f"direct: {str(self.direct).lower()}, {quant} }}, {packed}, {io}, "
+            call, ps = f"gemm::depthwise_s8::<{fam}, {kh}, {kw}, {fast}>", "GemmDepthwise"
+        else:
+            call, ps = f"gemm::conv_s8::<{fam}, {p.mr}, {p.nr}, {fast}>", "GemmConv"
+        return (f"{call}(&{params_lit(ps, self.words, window=win)}, {self.packed_lit(cx)}, {io}, "
                 f"{cx.scratch(self.scratch_words)});")
 
     def host(self, env, tile, out):
@@ -106,11 +115,8 @@ class Conv(Lowered):
         if not self.int8:
             return kernels.conv2d_f32(x, c["filter"], c.get("bias"), depthwise=self.depthwise,
                                       depth_multiplier=a.depth_multiplier, **common)
-        q = dict(input_offset=self.offsets[0], output_offset=self.offsets[1], **common)
-        if self.depthwise:
-            return kernels.depthwise_conv2d_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"],
-                                               depth_multiplier=a.depth_multiplier, **q)
-        return kernels.conv2d_s8(x, c["filter"], c.get("bias"), c["multiplier"], c["shift"], **q)
+        return kernels.conv2d_s8_words("depthwise" if self.depthwise else "conv", x, c["filter"], c.get("bias"),
+                                       c["multiplier"], c["shift"], self.words, tile=tile, out=out, **self._geom())
 
     def rust(self, cx: RustCx, tile) -> str:
         if self.plan is not None:
@@ -128,10 +134,7 @@ class Conv(Lowered):
                     f"act_max: {f32_lit(self.act[1])} }}, {data});")
         fn, ps = ("depthwise::depthwise_conv2d_s8", "DepthwiseParams") if self.depthwise \
             else ("conv::conv2d_s8", "Conv2dParams")
-        q = self.per_channel_lit(cx)
-        return (f"{fn}(&{ps} {{ window: {win}, {dm}input_offset: {self.offsets[0]}, "
-                f"output_offset: {self.offsets[1]}, act_min: {self.act[0]}, act_max: {self.act[1]} }}, "
-                f"{q}, {data});")
+        return f"{fn}(&{params_lit(ps, self.words, window=win)}, {self.per_channel_lit(cx)}, {data});"
 
 
 class Pool(Lowered):
@@ -148,20 +151,25 @@ class Pool(Lowered):
         me.act = activation_bounds(op.attrs.clamp, y) if me.int8 else op.attrs.clamp
         return me
 
+    @property
+    def words(self) -> list[int]:
+        """int8: PoolParams' words, what the host kernel and the firmware both get."""
+        return param_words("PoolParams", act_min=self.act[0], act_max=self.act[1])
+
     def host(self, env, tile, out):
         a = self.a
-        return kernels.pool(self.kind, env[self.inputs[0]], filter_hw=a.filter, out_hw=self.out_shape[1:3],
-                            stride=a.stride, pad=(a.padding.top, a.padding.left), act=self.act,
-                            tile=tile, out=out)
+        geom = dict(filter_hw=a.filter, out_hw=self.out_shape[1:3], stride=a.stride,
+                    pad=(a.padding.top, a.padding.left), tile=tile, out=out)
+        if self.int8:
+            return kernels.pool_s8_words(self.kind, env[self.inputs[0]], self.words, **geom)
+        return kernels.pool(self.kind, env[self.inputs[0]], act=self.act, **geom)
 
     def rust(self, cx: RustCx, tile) -> str:
         f_shape = (1, self.a.filter[0], self.a.filter[1], 1)
         win = _window_lit(self.x_shape, f_shape, self.out_shape, self.a)
         name = "average_pool" if self.kind == "avg" else "max_pool"
+        data = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)}"
         if self.int8:
-            ps, lo, hi = "PoolParams", str(self.act[0]), str(self.act[1])
-        else:
-            ps, lo, hi = "PoolF32Params", f32_lit(self.act[0]), f32_lit(self.act[1])
-        sfx = "s8" if self.int8 else "f32"
-        return (f"pooling::{name}_{sfx}(&{ps} {{ window: {win}, act_min: {lo}, act_max: {hi} }}, "
-                f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)});")
+            return f"pooling::{name}_s8(&{params_lit('PoolParams', self.words, window=win)}, {data});"
+        lo, hi = f32_lit(self.act[0]), f32_lit(self.act[1])
+        return f"pooling::{name}_f32(&PoolF32Params {{ window: {win}, act_min: {lo}, act_max: {hi} }}, {data});"

@@ -7,15 +7,16 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::build;
 use crate::bind_misc::{cells, f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
 
 fn shape(d: [usize; 4]) -> Shape4 {
     Shape4::new(d[0], d[1], d[2], d[3])
 }
 
-/// `op` logistic/tanh: params (zp, radius, multiplier, left_shift); leaky_relu: (in_zp,
-/// out_zp, id_mult, id_shift, alpha_mult, alpha_shift); requantize: (in_zp, out_zp, mult, shift);
-/// hard_swish: (in_zp, out_zp, reluish_mult, reluish_exp, out_mult, out_exp), multipliers int16.
+/// `params` are the words of the op's parameter struct (`Params::from_words`): logistic and
+/// tanh `SigmoidParams`, leaky_relu `LeakyReluParams`, requantize `RequantizeParams`,
+/// hard_swish `HardSwishParams`.
 #[pyfunction]
 #[pyo3(signature = (op, input, shape_, params, tile_=None, out=None))]
 fn unary_s8<'py>(
@@ -26,42 +27,12 @@ fn unary_s8<'py>(
     let x = i8s(input, s.len())?;
     let mut y = out_i8(out, s.len())?;
     let t = tile(tile_);
-    let need = |n: usize| {
-        if params.len() == n { Ok(()) } else { Err(PyValueError::new_err(format!("{op} takes {n} params"))) }
-    };
     match op {
-        "logistic" | "tanh" => {
-            need(4)?;
-            let p = SigmoidParams {
-                input_zero_point: params[0], input_range_radius: params[1],
-                input_multiplier: params[2], input_left_shift: params[3],
-            };
-            if op == "logistic" { act::logistic_s8(&p, s, &x, cells(&mut y), &t) } else { act::tanh_s8(&p, s, &x, cells(&mut y), &t) }
-        }
-        "leaky_relu" => {
-            need(6)?;
-            let p = LeakyReluParams {
-                input_zero_point: params[0], output_zero_point: params[1], identity_multiplier: params[2],
-                identity_shift: params[3], alpha_multiplier: params[4], alpha_shift: params[5],
-            };
-            act::leaky_relu_s8(&p, s, &x, cells(&mut y), &t)
-        }
-        "requantize" => {
-            need(4)?;
-            let p = RequantizeParams {
-                input_zero_point: params[0], output_zero_point: params[1], multiplier: params[2], shift: params[3],
-            };
-            act::requantize_s8(&p, s, &x, cells(&mut y), &t)
-        }
-        "hard_swish" => {
-            need(6)?;
-            let m16 = |v: i32| i16::try_from(v).map_err(|_| PyValueError::new_err("hard_swish multipliers are int16"));
-            let p = HardSwishParams {
-                input_zero_point: params[0], output_zero_point: params[1], reluish_multiplier: m16(params[2])?,
-                reluish_exponent: params[3], output_multiplier: m16(params[4])?, output_exponent: params[5],
-            };
-            hard_swish::hard_swish_s8(&p, s, &x, cells(&mut y), &t)
-        }
+        "logistic" => act::logistic_s8(&build::<SigmoidParams>(&params)?, s, &x, cells(&mut y), &t),
+        "tanh" => act::tanh_s8(&build::<SigmoidParams>(&params)?, s, &x, cells(&mut y), &t),
+        "leaky_relu" => act::leaky_relu_s8(&build::<LeakyReluParams>(&params)?, s, &x, cells(&mut y), &t),
+        "requantize" => act::requantize_s8(&build::<RequantizeParams>(&params)?, s, &x, cells(&mut y), &t),
+        "hard_swish" => hard_swish::hard_swish_s8(&build::<HardSwishParams>(&params)?, s, &x, cells(&mut y), &t),
         _ => return Err(PyValueError::new_err(format!("unknown unary op {op}"))),
     }
     Ok(i8_bytes(py, &y))

@@ -7,6 +7,8 @@ use arielml_kernels::{Shape4, Window2d};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::{build, build_with};
+
 use crate::bind_misc::{cells, f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
 
 type Dims = [usize; 4];
@@ -31,16 +33,16 @@ fn check_q(mult: &[i32], shift: &[i32], n: usize) -> PyResult<()> {
     Ok(())
 }
 
-/// `kind` is "conv" or "depthwise" (then `depth_multiplier` is used).
+/// `kind` is "conv" (`params` the words of `Conv2dParams`) or "depthwise" (of
+/// `DepthwiseParams`); the window is built from the shapes and geometry.
 #[pyfunction]
 #[pyo3(signature = (kind, input, in_shape, filter, f_shape, bias, mult, shift, out_shape,
-    stride, dilation, pad, input_offset, output_offset, act_min, act_max, depth_multiplier=1, tile_=None, out=None))]
+    stride, dilation, pad, params, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn conv2d_s8<'py>(
     py: Python<'py>, kind: &str, input: &[u8], in_shape: Dims, filter: &[u8], f_shape: Dims,
     bias: Option<Vec<i32>>, mult: Vec<i32>, shift: Vec<i32>, out_shape: Dims,
-    stride: Pair, dilation: Pair, pad: Pair, input_offset: i32, output_offset: i32,
-    act_min: i32, act_max: i32, depth_multiplier: usize, tile_: TileArg, out: Option<&[u8]>,
+    stride: Pair, dilation: Pair, pad: Pair, params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let w = window(in_shape, f_shape, out_shape, stride, dilation, pad);
     check_q(&mult, &shift, w.output.c)?;
@@ -50,11 +52,11 @@ fn conv2d_s8<'py>(
     let t = tile(tile_);
     match kind {
         "conv" => {
-            let p = Conv2dParams { window: w, input_offset, output_offset, act_min, act_max };
+            let p: Conv2dParams = build_with((w,), &params)?;
             conv::conv2d_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &t)
         }
         _ => {
-            let p = DepthwiseParams { window: w, depth_multiplier, input_offset, output_offset, act_min, act_max };
+            let p: DepthwiseParams = build_with((w,), &params)?;
             depthwise::depthwise_conv2d_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &t)
         }
     }
@@ -85,20 +87,20 @@ fn conv2d_f32<'py>(
     Ok(f32_bytes(py, &y))
 }
 
-/// Input (batches, depth), filter (units, depth).
+/// Input (batches, depth), filter (units, depth); `params` are the words of
+/// `FullyConnectedParams` (`Params::from_words`).
 #[pyfunction]
-#[pyo3(signature = (input, filter, bias, mult, shift, batches, depth, units,
-    input_offset, filter_offset, output_offset, act_min, act_max, tile_=None, out=None))]
+#[pyo3(signature = (input, filter, bias, mult, shift, params, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn fully_connected_s8<'py>(
     py: Python<'py>, input: &[u8], filter: &[u8], bias: Option<Vec<i32>>, mult: Vec<i32>, shift: Vec<i32>,
-    batches: usize, depth: usize, units: usize, input_offset: i32, filter_offset: i32,
-    output_offset: i32, act_min: i32, act_max: i32, tile_: TileArg, out: Option<&[u8]>,
+    params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    let p: FullyConnectedParams = build(&params)?;
+    let (batches, depth, units) = (p.batches, p.depth, p.units);
     check_q(&mult, &shift, units)?;
     let (x, f) = (i8s(input, batches * depth)?, i8s(filter, units * depth)?);
     let mut y = out_i8(out, batches * units)?;
-    let p = FullyConnectedParams { batches, depth, units, input_offset, filter_offset, output_offset, act_min, act_max };
     let q = PerChannel { multiplier: &mult, shift: &shift };
     fully_connected::fully_connected_s8(&p, q, &x, &f, bias.as_deref(), cells(&mut y), &tile(tile_));
     Ok(i8_bytes(py, &y))
@@ -119,30 +121,39 @@ fn fully_connected_f32<'py>(
     Ok(f32_bytes(py, &y))
 }
 
-/// `kind` is "avg" or "max"; `dtype` "int8" or "float32" (act bounds are then floats).
+/// int8 pools: `kind` is "avg" or "max", `params` the words of `PoolParams`.
 #[pyfunction]
-#[pyo3(signature = (kind, dtype, input, in_shape, filter_hw, out_shape, stride, pad, act_min, act_max, tile_=None, out=None))]
+#[pyo3(signature = (kind, input, in_shape, filter_hw, out_shape, stride, pad, params, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
-fn pool<'py>(
-    py: Python<'py>, kind: &str, dtype: &str, input: &[u8], in_shape: Dims, filter_hw: Pair, out_shape: Dims,
-    stride: Pair, pad: Pair, act_min: f64, act_max: f64, tile_: TileArg, out: Option<&[u8]>,
+fn pool_s8<'py>(
+    py: Python<'py>, kind: &str, input: &[u8], in_shape: Dims, filter_hw: Pair, out_shape: Dims,
+    stride: Pair, pad: Pair, params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let f = [1, filter_hw.0, filter_hw.1, 1];
-    let w = window(in_shape, f, out_shape, stride, (1, 1), pad);
+    let w = window(in_shape, [1, filter_hw.0, filter_hw.1, 1], out_shape, stride, (1, 1), pad);
+    let p: PoolParams = build_with((w,), &params)?;
+    let x = i8s(input, w.input.len())?;
+    let mut y = out_i8(out, w.output.len())?;
     let t = tile(tile_);
-    if dtype == "int8" {
-        let x = i8s(input, w.input.len())?;
-        let mut y = out_i8(out, w.output.len())?;
-        let p = PoolParams { window: w, act_min: act_min as i32, act_max: act_max as i32 };
-        match kind {
-            "avg" => pooling::average_pool_s8(&p, &x, cells(&mut y), &t),
-            _ => pooling::max_pool_s8(&p, &x, cells(&mut y), &t),
-        }
-        return Ok(i8_bytes(py, &y));
+    match kind {
+        "avg" => pooling::average_pool_s8(&p, &x, cells(&mut y), &t),
+        _ => pooling::max_pool_s8(&p, &x, cells(&mut y), &t),
     }
+    Ok(i8_bytes(py, &y))
+}
+
+/// float32 pools: `kind` is "avg" or "max".
+#[pyfunction]
+#[pyo3(signature = (kind, input, in_shape, filter_hw, out_shape, stride, pad, act_min, act_max, tile_=None, out=None))]
+#[allow(clippy::too_many_arguments)]
+fn pool_f32<'py>(
+    py: Python<'py>, kind: &str, input: &[u8], in_shape: Dims, filter_hw: Pair, out_shape: Dims,
+    stride: Pair, pad: Pair, act_min: f32, act_max: f32, tile_: TileArg, out: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let w = window(in_shape, [1, filter_hw.0, filter_hw.1, 1], out_shape, stride, (1, 1), pad);
+    let t = tile(tile_);
     let x = f32s(input, w.input.len())?;
     let mut y = out_f32(out, w.output.len())?;
-    let p = PoolF32Params { window: w, act_min: act_min as f32, act_max: act_max as f32 };
+    let p = PoolF32Params { window: w, act_min, act_max };
     match kind {
         "avg" => pooling::average_pool_f32(&p, &x, cells(&mut y), &t),
         _ => pooling::max_pool_f32(&p, &x, cells(&mut y), &t),
@@ -155,6 +166,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conv2d_f32, m)?)?;
     m.add_function(wrap_pyfunction!(fully_connected_s8, m)?)?;
     m.add_function(wrap_pyfunction!(fully_connected_f32, m)?)?;
-    m.add_function(wrap_pyfunction!(pool, m)?)?;
+    m.add_function(wrap_pyfunction!(pool_s8, m)?)?;
+    m.add_function(wrap_pyfunction!(pool_f32, m)?)?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::{build, build_with};
 use crate::bind_misc::{cells, i8_bytes, i8s, out_i8, tile, TileArg};
 
 /// (family, MR, NR) -> a call of `$f::<Family, MR, NR>($args)`; the combinations the
@@ -78,15 +79,15 @@ fn words(b: &[u8]) -> Vec<u32> {
 }
 
 /// `geom` is (in NHWC, filter OHWI, out NHWC, (stride h, w), (dilation h, w), (pad top, left));
-/// `q` is (kp, pad_value, direct, fast_requant, output_offset, act_min, act_max).
+/// `params` are the words of `GemmConv` (its window is built from `geom`).
 #[pyfunction]
-#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, geom, q, scratch_words, tile_=None, out=None))]
+#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, geom, params, fast_requant, scratch_words, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn gemm_conv_s8<'py>(
     py: Python<'py>, family: &str, mr: usize, nr: usize, input: &[u8], weights: &[u8],
     bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>,
     geom: ([usize; 4], [usize; 4], [usize; 4], (usize, usize), (usize, usize), (usize, usize)),
-    q: (usize, i32, bool, bool, i32, i32, i32), scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
+    params: Vec<i32>, fast_requant: bool, scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (i, f, o, stride, dil, pad) = geom;
     let s = |d: [usize; 4]| Shape4::new(d[0], d[1], d[2], d[3]);
@@ -94,9 +95,8 @@ fn gemm_conv_s8<'py>(
         input: s(i), filter: s(f), output: s(o), stride_h: stride.0, stride_w: stride.1,
         dilation_h: dil.0, dilation_w: dil.1, pad_top: pad.0, pad_left: pad.1,
     };
-    let (kp, pad_value, direct, fast_requant, output_offset, act_min, act_max) = q;
-    let p = GemmConv { window, kp, pad_value: pad_value as i8, direct, output_offset, act_min, act_max };
-    check(&p.window, &bias, &mult, &shift, mr, weights.len(), kp)?;
+    let p: GemmConv = build_with((window,), &params)?;
+    check(&p.window, &bias, &mult, &shift, mr, weights.len(), p.kp)?;
     let x = i8s(input, window.input.len())?;
     let mut y = out_i8(out, window.output.len())?;
     let w = words(weights);
@@ -116,17 +116,17 @@ fn check(w: &Window2d, bias: &[i32], mult: &[i32], shift: &[i32], mr: usize, wby
     Ok(())
 }
 
-/// `q` is (kp, fast_requant, output_offset, act_min, act_max).
+/// `params` are the words of `GemmFc` (`Params::from_words`).
 #[pyfunction]
-#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, batches, depth, units, q, scratch_words, tile_=None, out=None))]
+#[pyo3(signature = (family, mr, nr, input, weights, bias, mult, shift, params, fast_requant, scratch_words, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn gemm_fully_connected_s8<'py>(
     py: Python<'py>, family: &str, mr: usize, nr: usize, input: &[u8], weights: &[u8],
-    bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>, batches: usize, depth: usize, units: usize,
-    q: (usize, bool, i32, i32, i32), scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
+    bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>, params: Vec<i32>, fast_requant: bool,
+    scratch_words: usize, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (kp, fast_requant, output_offset, act_min, act_max) = q;
-    let p = GemmFc { batches, depth, units, kp, output_offset, act_min, act_max };
+    let p: GemmFc = build(&params)?;
+    let (batches, depth, units, kp) = (p.batches, p.depth, p.units, p.kp);
     let blocks = units.div_ceil(mr.max(1));
     if bias.len() < blocks * mr || mult.len() < units || shift.len() < units || weights.len() < blocks * mr * kp {
         return Err(PyValueError::new_err("packed tables too short for the units"));
@@ -141,15 +141,15 @@ fn gemm_fully_connected_s8<'py>(
     Ok(i8_bytes(py, &y))
 }
 
-/// `geom` as for `gemm_conv_s8` (filter (1, kh, kw, C)); `q` is (pad_value, fast_requant,
-/// output_offset, act_min, act_max).
+/// `geom` as for `gemm_conv_s8` (filter (1, kh, kw, C)); `params` are the words of
+/// `GemmDepthwise`.
 #[pyfunction]
-#[pyo3(signature = (family, input, weights, bias, mult, shift, geom, q, tile_=None, out=None))]
+#[pyo3(signature = (family, input, weights, bias, mult, shift, geom, params, fast_requant, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn gemm_depthwise_s8<'py>(
     py: Python<'py>, family: &str, input: &[u8], weights: &[u8], bias: Vec<i32>, mult: Vec<i32>, shift: Vec<i32>,
     geom: ([usize; 4], [usize; 4], [usize; 4], (usize, usize), (usize, usize), (usize, usize)),
-    q: (i32, bool, i32, i32, i32), tile_: TileArg, out: Option<&[u8]>,
+    params: Vec<i32>, fast_requant: bool, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (i, f, o, stride, dil, pad) = geom;
     let s = |d: [usize; 4]| Shape4::new(d[0], d[1], d[2], d[3]);
@@ -157,8 +157,7 @@ fn gemm_depthwise_s8<'py>(
         input: s(i), filter: s(f), output: s(o), stride_h: stride.0, stride_w: stride.1,
         dilation_h: dil.0, dilation_w: dil.1, pad_top: pad.0, pad_left: pad.1,
     };
-    let (pad_value, fast_requant, output_offset, act_min, act_max) = q;
-    let p = GemmDepthwise { window, pad_value: pad_value as i8, output_offset, act_min, act_max };
+    let p: GemmDepthwise = build_with((window,), &params)?;
     let (c, taps) = (window.output.c, window.filter.h * window.filter.w);
     if window.input.c != c || window.filter.c != c || bias.len() < c.div_ceil(4) * 4 || mult.len() < c
         || shift.len() < c || weights.len() < c.div_ceil(4) * taps * 4

@@ -7,6 +7,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::build;
+
 /// (row_start, row_end, channel_start, channel_end); None means the whole output.
 pub type TileArg = Option<(usize, usize, usize, usize)>;
 
@@ -57,21 +59,16 @@ fn shape(d: [usize; 4]) -> Shape4 {
     Shape4::new(d[0], d[1], d[2], d[3])
 }
 
-/// `params` is (in1_off, in2_off, out_off, left_shift, m1, s1, m2, s2, mo, so, act_min, act_max).
+/// `params` are the words of `ArithmeticParams` (`Params::from_words`).
 #[pyfunction]
 #[pyo3(signature = (op, a, a_shape, b, b_shape, out_shape, params, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn binary_s8<'py>(
     py: Python<'py>, op: &str, a: &[u8], a_shape: [usize; 4], b: &[u8], b_shape: [usize; 4],
-    out_shape: [usize; 4], params: [i32; 12], tile_: TileArg, out: Option<&[u8]>,
+    out_shape: [usize; 4], params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let s = BinaryShapes { input1: shape(a_shape), input2: shape(b_shape), output: shape(out_shape) };
-    let [input1_offset, input2_offset, output_offset, left_shift, input1_multiplier, input1_shift,
-        input2_multiplier, input2_shift, output_multiplier, output_shift, act_min, act_max] = params;
-    let p = ArithmeticParams {
-        input1_offset, input2_offset, output_offset, left_shift, input1_multiplier, input1_shift,
-        input2_multiplier, input2_shift, output_multiplier, output_shift, act_min, act_max,
-    };
+    let p: ArithmeticParams = build(&params)?;
     let (x, y) = (i8s(a, s.input1.len())?, i8s(b, s.input2.len())?);
     let mut o = out_i8(out, s.output.len())?;
     let t = tile(tile_);
@@ -112,14 +109,14 @@ fn binary_f32<'py>(
     Ok(f32_bytes(py, &o))
 }
 
+/// `params` are the words of `SoftmaxParams` (`Params::from_words`).
 #[pyfunction]
-#[pyo3(signature = (input, rows, depth, input_multiplier, input_left_shift, diff_min, tile_=None, out=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (input, params, tile_=None, out=None))]
 fn softmax_s8<'py>(
-    py: Python<'py>, input: &[u8], rows: usize, depth: usize, input_multiplier: i32,
-    input_left_shift: i32, diff_min: i32, tile_: TileArg, out: Option<&[u8]>,
+    py: Python<'py>, input: &[u8], params: Vec<i32>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let p = SoftmaxParams { rows, depth, input_multiplier, input_left_shift, diff_min };
+    let p: SoftmaxParams = build(&params)?;
+    let (rows, depth) = (p.rows, p.depth);
     let x = i8s(input, rows * depth)?;
     let mut o = out_i8(out, rows * depth)?;
     let mut t = tile(tile_);

@@ -8,6 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::bind_params::{build, build_with};
 use crate::bind_misc::{cells, f32_bytes, f32s, i8_bytes, i8s, out_f32, out_i8, tile, TileArg};
 
 type D5 = [usize; 5];
@@ -110,14 +111,14 @@ fn pad<'py>(
     typed!(py, dtype, input, p.input.len(), output.len(), out, |x, y, c| memory::pad(&p, c(pad_value), &x, y, &t))
 }
 
-/// One input of a CONCATENATION; `requant` (in_zp, out_zp, multiplier, shift) for an
+/// One input of a CONCATENATION; `requant` (the words of `RequantizeParams`) for an
 /// int8 input quantized differently from the output.
 #[pyfunction]
 #[pyo3(signature = (dtype, input, in_shape, out_shape, axis, offset, requant=None, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn concatenation<'py>(
     py: Python<'py>, dtype: &str, input: &[u8], in_shape: D5, out_shape: D5, axis: usize, offset: usize,
-    requant: Option<[i32; 4]>, tile_: TileArg, out: Option<&[u8]>,
+    requant: Option<Vec<i32>>, tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let fits = (0..5).all(|d| if d == axis { offset + in_shape[d] <= out_shape[d] } else { in_shape[d] == out_shape[d] });
     if axis >= 5 || !fits {
@@ -126,8 +127,8 @@ fn concatenation<'py>(
     let p = ConcatParams { input: ShapeN(in_shape), output: ShapeN(out_shape), axis, offset };
     let t = tile(tile_);
     match (dtype, requant) {
-        ("int8", Some([input_zero_point, output_zero_point, multiplier, shift])) => {
-            let q = RequantizeParams { input_zero_point, output_zero_point, multiplier, shift };
+        ("int8", Some(words)) => {
+            let q: RequantizeParams = build(&words)?;
             let x = i8s(input, p.input.len())?;
             let mut v = out_i8(out, p.output.len())?;
             memory::concatenation_requant_s8(&p, &q, &x, cells(&mut v), &t);
@@ -137,21 +138,20 @@ fn concatenation<'py>(
     }
 }
 
-/// `params` (in_zp, out_zp, multiplier, shift) for int8, ignored for float32.
+/// `params` the words of `MeanParams` for int8, ignored for float32.
 #[pyfunction]
 #[pyo3(signature = (dtype, input, in_shape, axes, params=None, tile_=None, out=None))]
 #[allow(clippy::too_many_arguments)]
 fn mean<'py>(
-    py: Python<'py>, dtype: &str, input: &[u8], in_shape: D5, axes: [bool; 5], params: Option<[i32; 4]>,
+    py: Python<'py>, dtype: &str, input: &[u8], in_shape: D5, axes: [bool; 5], params: Option<Vec<i32>>,
     tile_: TileArg, out: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let shape = ReduceShape { input: ShapeN(in_shape), axes };
     let (n_in, n_out) = (shape.input.len(), shape.output().len());
     let t = tile(tile_);
     if dtype == "int8" {
-        let [input_zero_point, output_zero_point, multiplier, shift] =
-            params.ok_or_else(|| PyValueError::new_err("int8 MEAN needs params"))?;
-        let p = MeanParams { shape, input_zero_point, output_zero_point, multiplier, shift };
+        let words = params.ok_or_else(|| PyValueError::new_err("int8 MEAN needs params"))?;
+        let p: MeanParams = build_with((shape,), &words)?;
         let x = i8s(input, n_in)?;
         let mut v = out_i8(out, n_out)?;
         reduce::mean_s8(&p, &x, cells(&mut v), &t);

@@ -10,6 +10,7 @@ mod bind_act;
 mod bind_conv;
 mod bind_gemm;
 mod bind_misc;
+mod bind_params;
 mod bind_shape;
 
 /// Version of the native kernels, so Python can check it loaded the extension it was built with.
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bind_misc::register(m)?;
     bind_act::register(m)?;
     bind_shape::register(m)?;
+    bind_params::register(m)?;
     Ok(())
 }

@@ -61,21 +61,25 @@ pub struct Packed<'a> {
     pub shift: &'a [i32],
 }
 
-/// Geometry and output quantization of a packed CONV_2D.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GemmConv {
-    /// `filter` is (out_channels, kh, kw, in_channels).
-    pub window: Window2d,
-    /// K padded to a multiple of 4 (every family's chunks fit in it).
-    pub kp: usize,
-    /// The input zero point, for padding taps.
-    pub pad_value: i8,
-    /// Rows are read in place: a 1x1 filter without padding, `in_channels == kp`. Else
-    /// each pixel's window is gathered into `scratch` (im2col).
-    pub direct: bool,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// Geometry and output quantization of a packed CONV_2D.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GemmConv {
+        given {
+            /// `filter` is (out_channels, kh, kw, in_channels).
+            pub window: Window2d,
+        }
+        /// K padded to a multiple of 4 (every family's chunks fit in it).
+        pub kp: usize,
+        /// The input zero point, for padding taps.
+        pub pad_value: i8,
+        /// Rows are read in place: a 1x1 filter without padding, `in_channels == kp`. Else
+        /// each pixel's window is gathered into `scratch` (im2col).
+        pub direct: bool,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 /// Words of `scratch` a call needs: gathered rows (unless read in place), then the
@@ -314,18 +318,20 @@ pub fn conv_s8<F: Micro<MR, NR>, const MR: usize, const NR: usize, const FAST: b
     }
 }
 
-/// FULLY_CONNECTED geometry and output quantization (filter offset 0, as TFLM requires
-/// for int8 filters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GemmFc {
-    pub batches: usize,
-    pub depth: usize,
-    pub units: usize,
-    /// `depth` padded to a multiple of 4; `depth == kp` reads input rows in place.
-    pub kp: usize,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// FULLY_CONNECTED geometry and output quantization (filter offset 0, as TFLM requires
+    /// for int8 filters).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GemmFc {
+        pub batches: usize,
+        pub depth: usize,
+        pub units: usize,
+        /// `depth` padded to a multiple of 4; `depth == kp` reads input rows in place.
+        pub kp: usize,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 /// FULLY_CONNECTED over packed weights: rows are batches, channels are units.
@@ -379,15 +385,19 @@ pub trait DwMicro {
     unsafe fn tap(x: *const i8, w: *const u32, acc: &mut [i32; 4]);
 }
 
-/// Geometry and output quantization of a packed DEPTHWISE_CONV_2D (depth multiplier 1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GemmDepthwise {
-    /// `filter` is (1, kh, kw, channels).
-    pub window: Window2d,
-    pub pad_value: i8,
-    pub output_offset: i32,
-    pub act_min: i32,
-    pub act_max: i32,
+params! {
+    /// Geometry and output quantization of a packed DEPTHWISE_CONV_2D (depth multiplier 1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GemmDepthwise {
+        given {
+            /// `filter` is (1, kh, kw, channels).
+            pub window: Window2d,
+        }
+        pub pad_value: i8,
+        pub output_offset: i32,
+        pub act_min: i32,
+        pub act_max: i32,
+    }
 }
 
 /// Words of `scratch` a packed DEPTHWISE_CONV_2D over `channels` channels needs: one
