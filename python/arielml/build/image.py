@@ -25,9 +25,10 @@ from arielml.schedule.profiles import load_profile
 
 
 @dataclass(frozen=True)
-class Build:
+class Output:
+    """What a build writes: its directory, its manifest.json, and the compiled model."""
+
     out: Path
-    elf: Path
     manifest: dict
     compiled: Compiled
     arena: ArenaPlan
@@ -35,6 +36,13 @@ class Build:
     @property
     def manifest_path(self) -> Path:
         return self.out / "manifest.json"
+
+
+@dataclass(frozen=True)
+class Build(Output):
+    """A firmware build (`--emit firmware`): `elf` is image 0's ELF."""
+
+    elf: Path = Path()
 
 
 def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
@@ -164,4 +172,4 @@ def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> 
     manifest = _manifest(compiled, arena, board, fit, crate, result.toolchain, artifacts)
     del manifest["artifacts"]["dir"]
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return Build(out, out / "firmware.elf", manifest, compiled, arena)
+    return Build(out, manifest, compiled, arena, elf=out / "firmware.elf")

@@ -16,26 +16,20 @@ from pathlib import Path
 from arielml.boards import Board
 from arielml.build.cargo import build_crate
 from arielml.build.fit import check_fit, runtime_bytes
-from arielml.build.image import default_out, stored_costs
+from arielml.build.image import Output, default_out, stored_costs
 from arielml.codegen.library import generate_library
 from arielml.errors import UsageError
-from arielml.pipeline import Compiled, compile_graph, compile_model
-from arielml.plan.arena import ArenaPlan, plan_arena
+from arielml.pipeline import compile_graph, compile_model
+from arielml.plan.arena import plan_arena
 
 
 @dataclass(frozen=True)
-class Library:
-    out: Path
-    crate: Path  # the generated crate's directory: depend on it by path
-    package: str
-    lib: str  # the name to `use`
-    manifest: dict
-    compiled: Compiled
-    arena: ArenaPlan
+class Library(Output):
+    """A library build (`--emit lib|staticlib`)."""
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.out / "manifest.json"
+    crate: Path = Path()  # the generated crate's directory: depend on it by path
+    package: str = ""
+    lib: str = ""  # the name to `use` (and the C prefix)
 
 
 def build_library(model: Path, board: Board, out: Path | None = None, *, cores: int | None = None,
@@ -90,4 +84,4 @@ def build_library(model: Path, board: Board, out: Path | None = None, *, cores: 
                    "flash_estimate": fit["flash_estimate"]},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    return Library(out, crate.dir, crate.package, lib, manifest, compiled, arena)
+    return Library(out, manifest, compiled, arena, crate=crate.dir, package=crate.package, lib=lib)
