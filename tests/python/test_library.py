@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,54 @@ def test_a_c_program_links_the_static_library_and_runs_it_on_both_cores(tmp_path
     m = re.search(r"c: top class (\d+) scores((?: -?\d+)+)", result.text)
     assert m, result.text
     host = api.run(KWS, "host", cores=2, inputs={name: x})
+    (out,) = host.outputs.values()
+    assert np.array_equal(np.array([int(v) for v in m.group(2).split()], np.int8), out.reshape(-1))
+    assert api.check(host).ok
+
+
+def _rp2040_app(tmp_path: Path, cores: int, x: np.ndarray):
+    """examples/rp2040-app built against a `cores`-core library of kws: (ELF, library)."""
+    board = get_board("rp2040")
+    work = tmp_path / f"{cores}c"
+    lib = api.build_library(KWS, board, work / "model", cores=cores, name="model")
+    (work / "model" / "input.bin").write_bytes(x.tobytes())
+    app = work / "app"
+    shutil.copytree(REPO_ROOT / "examples" / "rp2040-app", app, ignore=shutil.ignore_patterns("target", "Cargo.lock"))
+    shutil.copyfile(REPO_ROOT / "Cargo.lock", app / "Cargo.lock")
+    built = build_crate(board, "rp2040-app", manifest=app / "Cargo.toml", binary="rp2040-app", image=0)
+    elf = work / "rp2040-app.elf"
+    shutil.copyfile(built.elf, elf)
+    return elf, lib
+
+
+@pytest.mark.qemu
+def test_an_rp2040_hal_application_links_the_library(tmp_path):
+    """examples/rp2040-app starts core 1 with rp2040-hal's Multicore::spawn. The two-core
+    build is linked, fits the RP2040 and becomes a UF2 (no second core is emulated here);
+    the one-core build runs in rp2040js, bit-exact with TFLM."""
+    from arielml.build.elf import memory_use
+    from arielml.build.uf2 import write_uf2
+    from arielml.target.rp2040js import Rp2040jsSession
+
+    board = get_board("rp2040")
+    x = np.random.default_rng(3).integers(-128, 128, size=(1, 49, 10, 1), dtype=np.int8)
+    elf2, lib2 = _rp2040_app(tmp_path, 2, x)
+    assert lib2.manifest["cores"] == 2
+    use = memory_use(elf2, board)
+    assert use.flash_bytes <= board.memory("flash").size and use.ram_bytes <= board.memory("ram").size
+    uf2 = write_uf2(elf2, tmp_path / "app.uf2", board)
+    assert uf2.stat().st_size % 512 == 0 and uf2.read_bytes()[:4] == b"UF2\n"
+    elf1, _ = _rp2040_app(tmp_path, 1, x)
+    with Rp2040jsSession(elf1, timeout=120.0) as s:
+        text, until = b"", time.monotonic() + 110
+        while b"scores" not in text or not text.endswith(b"\n"):
+            text += s.port.read(256)
+            s.check_alive()
+            assert time.monotonic() < until, text
+    m = re.search(rb"rp2040: 1 core\(s\): top class (\d+) scores((?: -?\d+)+)", text)
+    assert m, text
+    g = api.load(KWS)
+    host = api.run(KWS, "host", inputs={g.inputs[0]: x.reshape(g.tensor(g.inputs[0]).shape)})
     (out,) = host.outputs.values()
     assert np.array_equal(np.array([int(v) for v in m.group(2).split()], np.int8), out.reshape(-1))
     assert api.check(host).ok
