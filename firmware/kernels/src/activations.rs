@@ -1,5 +1,6 @@
 //! Elementwise int8 activations and (de)quantization: LOGISTIC, TANH, LEAKY_RELU,
-//! QUANTIZE (float32 -> int8 and int8 -> int8 requantize) and DEQUANTIZE.
+//! QUANTIZE (float32 -> int8, and requantizing between int8 and uint8 as wake-word
+//! models' uint8 inputs and outputs need; TFLM has no float32 -> uint8) and DEQUANTIZE (int8/uint8 -> float32).
 //!
 //! All take the tensor's NHWC shape and a tile; elements outside the tile are untouched.
 use crate::fixedpoint;
@@ -102,6 +103,53 @@ pub fn requantize_value(p: &RequantizeParams, x: i8) -> i8 {
 
 pub fn requantize_s8(p: &RequantizeParams, s: Shape4, input: &[i8], output: Out<'_, i8>, tile: &Tile) {
     for_each_in_tile(s, tile, |i| output[i].set(requantize_value(p, input[i])));
+}
+
+/// An 8-bit quantized type: int8 or uint8.
+pub trait Quant8: Copy {
+    const MIN: i32;
+    const MAX: i32;
+    fn widen(self) -> i32;
+    /// `v` must lie in MIN..=MAX.
+    fn narrow(v: i32) -> Self;
+}
+
+impl Quant8 for i8 {
+    const MIN: i32 = -128;
+    const MAX: i32 = 127;
+    fn widen(self) -> i32 {
+        self as i32
+    }
+    fn narrow(v: i32) -> Self {
+        v as i8
+    }
+}
+
+impl Quant8 for u8 {
+    const MIN: i32 = 0;
+    const MAX: i32 = 255;
+    fn widen(self) -> i32 {
+        self as i32
+    }
+    fn narrow(v: i32) -> Self {
+        v as u8
+    }
+}
+
+/// QUANTIZE between 8-bit types (TFLM's `Requantize`, e.g. a uint8 graph input to int8):
+/// `clamp(MultiplyByQuantizedMultiplier(x - in_zp, m, shift) + out_zp)` to the output type.
+pub fn requantize<I: Quant8, O: Quant8>(p: &RequantizeParams, s: Shape4, input: &[I], output: Out<'_, O>, tile: &Tile) {
+    for_each_in_tile(s, tile, |i| {
+        let v = multiply_by_quantized_multiplier(input[i].widen() - p.input_zero_point, p.multiplier, p.shift);
+        output[i].set(O::narrow((v + p.output_zero_point).clamp(O::MIN, O::MAX)));
+    });
+}
+
+/// int8/uint8 -> float32 DEQUANTIZE (see `dequantize_s8_f32`).
+pub fn dequantize_f32<I: Quant8>(scale: f64, zero_point: i32, s: Shape4, input: &[I], output: Out<'_, f32>, tile: &Tile) {
+    for_each_in_tile(s, tile, |i| {
+        output[i].set((scale * (input[i].widen() - zero_point) as f64) as f32);
+    });
 }
 
 /// C's `roundf` (ties away from zero), which `core` does not provide.

@@ -1,4 +1,4 @@
-"""Elementwise unary ops: QUANTIZE, DEQUANTIZE, LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, and
+"""Elementwise unary ops: QUANTIZE (float32 to int8, int8/uint8 to int8/uint8), DEQUANTIZE, LOGISTIC, TANH, LEAKY_RELU, HARD_SWISH, and
 the standalone clamps RELU, RELU6 and CLIP; int8 and float32.
 
 All tile NHWC rows and channels (ir.kinds: elementwise) over the tensor's rank-4 view.
@@ -34,6 +34,11 @@ HSWISH = f"{KCRATE}::hard_swish"
 _STRUCT = {"requantize": "RequantizeParams", "logistic": "SigmoidParams", "tanh": "SigmoidParams",
            "leaky_relu": "LeakyReluParams", "hard_swish": "HardSwishParams"}
 
+# The 8-bit quantized types QUANTIZE and DEQUANTIZE convert between (uint8 at the edges of
+# wake-word models), and their Rust names.
+_Q8 = (DType.INT8, DType.UINT8)
+_RUST8 = {"int8": "i8", "uint8": "u8"}
+
 # TFLM's fixed output quantization of int8 LOGISTIC and TANH.
 _FIXED_OUT = {OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
 
@@ -44,7 +49,7 @@ def _scale(t) -> float:
 
 def _per_tensor(g: Graph, op: Op, *ts) -> None:
     for t in ts:
-        if t.dtype is DType.INT8 and (t.quant is None or len(t.quant.scale) != 1):
+        if t.dtype in (DType.INT8, DType.UINT8) and (t.quant is None or len(t.quant.scale) != 1):
             raise UsageError(f"{g.source or g.name}: {op.kind.value} needs per-tensor int8 "
                              f"quantization on {t.name}")
 
@@ -72,17 +77,19 @@ class Unary(Lowered):
         src = g.source or g.name
         kind, xi, yi = op.kind, x.dtype is DType.INT8, y.dtype is DType.INT8
         me.params: list[int] = []
+        me.src, me.dst = x.dtype.value, y.dtype.value  # for the 8-bit kinds: int8 or uint8
         if kind is OpKind.QUANTIZE:
-            if not yi or x.dtype not in (DType.INT8, DType.FLOAT32):
+            if y.dtype not in _Q8 or x.dtype not in (*_Q8, DType.FLOAT32) or (x.dtype, y.dtype) == (
+                    DType.FLOAT32, DType.UINT8):  # TFLM has no float32 -> uint8 either
                 raise UsageError(f"{src}: QUANTIZE {x.dtype.value} -> {y.dtype.value} has no kernel")
-            if xi:
+            if x.dtype in _Q8:
                 me.mode = "requantize"
                 me.params = quant.requantize_op_params(_scale(x), zp(x), _scale(y), zp(y))
             else:
                 me.mode = "quantize"
                 me.qparams = (float(np.float32(_scale(y))), zp(y))
         elif kind is OpKind.DEQUANTIZE:
-            if not xi or y.dtype is not DType.FLOAT32:
+            if x.dtype not in _Q8 or y.dtype is not DType.FLOAT32:
                 raise UsageError(f"{src}: DEQUANTIZE {x.dtype.value} -> {y.dtype.value} has no kernel")
             me.mode = "dequantize"
             me.qparams = (float(np.float32(_scale(x))), zp(x))
@@ -118,10 +125,12 @@ class Unary(Lowered):
         x = env[self.inputs[0]].reshape(self.s4)
         prev = None if out is None else out.reshape(self.s4)
         m = self.mode
-        if m == "quantize":
+        if m == "requantize" and "uint8" in (self.src, self.dst):
+            r = kernels.requantize8(self.src, self.dst, x, self.params, tile=tile, out=prev)
+        elif m == "quantize":
             r = kernels.quantize_f32_s8(x, *self.qparams, tile=tile, out=prev)
         elif m == "dequantize":
-            r = kernels.dequantize_s8_f32(x, *self.qparams, tile=tile, out=prev)
+            r = kernels.dequantize_8_f32(self.src, x, *self.qparams, tile=tile, out=prev)
         elif m == "leaky_relu_f32":
             r = _leaky_relu_f32_host(x, self.alpha, tile, prev)
         elif self.int8_in:
@@ -134,10 +143,13 @@ class Unary(Lowered):
         s = shape4_lit(self.s4)
         data = f"{s}, {cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(tile)}"
         m, p = self.mode, self.params
+        i, o = _RUST8.get(self.src), _RUST8.get(self.dst)
+        if m == "requantize" and "uint8" in (self.src, self.dst):
+            return f"{ACT}::requantize::<{i}, {o}>(&{params_lit('RequantizeParams', p)}, {data});"
         if m == "quantize":
             return f"{ACT}::quantize_f32_s8({f32_lit(self.qparams[0])}, {self.qparams[1]}, {data});"
         if m == "dequantize":
-            return f"{ACT}::dequantize_s8_f32({self.qparams[0]!r}_f64, {self.qparams[1]}, {data});"
+            return f"{ACT}::dequantize_f32::<{i}>({self.qparams[0]!r}_f64, {self.qparams[1]}, {data});"
         if m == "leaky_relu_f32":
             return (f"{{ let x = {cx.input(self.inputs[0])}; let y = {cx.output(self.output)}; "
                     f"{KCRATE}::tile::for_each_in_tile({s}, {cx.tile(tile)}, |i| {{ let v = x[i]; "

@@ -197,6 +197,23 @@ def unary_s8(op: str, x, params: Sequence[int], *, tile: Tile = None, out=None):
     return np.frombuffer(raw, np.int8).reshape(x.shape).copy()
 
 
+def requantize8(src: str, dst: str, x, params: Sequence[int], *, tile: Tile = None, out=None):
+    """QUANTIZE between 8-bit types (`src`, `dst`: "int8" or "uint8"); params from
+    `arielml.ir.quant.requantize_op_params`."""
+    raw = _native.requantize8(src, dst, np.ascontiguousarray(x, src).tobytes(), _shape4(x.shape),
+                              [int(v) for v in params], tile, _out(out, dst))
+    return np.frombuffer(raw, dst).reshape(x.shape).copy()
+
+
+def dequantize_8_f32(src: str, x, scale: float, zero_point: int, *, tile: Tile = None, out=None):
+    """int8 or uint8 -> float32 DEQUANTIZE."""
+    if src == "int8":
+        return dequantize_s8_f32(x, scale, zero_point, tile=tile, out=out)
+    raw = _native.dequantize_u8_f32(np.ascontiguousarray(x, np.uint8).tobytes(), _shape4(x.shape),
+                                    float(np.float32(scale)), int(zero_point), tile, _out(out, np.float32))
+    return np.frombuffer(raw, np.float32).reshape(x.shape).copy()
+
+
 def quantize_f32_s8(x, scale: float, zero_point: int, *, tile: Tile = None, out=None):
     raw = _native.quantize_f32_s8(_f32(x), _shape4(x.shape), float(np.float32(scale)),
                                   int(zero_point), tile, _out(out, np.int8))
