@@ -22,6 +22,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::board::{Board, MAX_CORES};
+use crate::fault;
 
 /// One unit of work: a tile of an operator. `deps` are indices of tasks it reads from.
 pub struct Task {
@@ -62,6 +63,10 @@ pub struct SyncWords {
     pub finished: [AtomicU32; MAX_CORES],
     /// Per core: times it found a dependency not yet done in the last inference.
     pub waits: [AtomicU32; MAX_CORES],
+    /// Per core: 1 + the task it is running, 0 when none (read by the fault reports).
+    pub running: [AtomicU32; MAX_CORES],
+    /// Per core: 1 + the task it is waiting for, 0 when none.
+    pub waiting: [AtomicU32; MAX_CORES],
 }
 
 impl SyncWords {
@@ -71,6 +76,8 @@ impl SyncWords {
             epoch: AtomicU32::new(0),
             finished: [const { AtomicU32::new(0) }; MAX_CORES],
             waits: [const { AtomicU32::new(0) }; MAX_CORES],
+            running: [const { AtomicU32::new(0) }; MAX_CORES],
+            waiting: [const { AtomicU32::new(0) }; MAX_CORES],
         }
     }
 }
@@ -102,21 +109,45 @@ pub fn wait_ready<B: Board>(sync: &SyncWords) {
     }
 }
 
+/// The core whose table holds task `t`.
+fn owner(s: &Schedule, t: u16) -> usize {
+    s.cores.iter().position(|tbl| tbl.contains(&t)).unwrap_or(0)
+}
+
+/// Wait until `word` holds `epoch`; after `fault::stuck_ticks` report, once, that `core`
+/// is stuck waiting for task `dep` (None: for core `on` to finish its table).
+fn wait_for<B: Board>(word: &AtomicU32, epoch: u32, core: usize, dep: Option<u16>, on: usize) {
+    let start = B::counter();
+    let limit = fault::stuck_ticks::<B>();
+    let mut told = false;
+    while word.load(Ordering::Acquire) != epoch {
+        let waited = B::counter().wrapping_sub(start);
+        if !told && waited >= limit {
+            told = true;
+            fault::stuck::<B>(core, dep.map(u32::from), on);
+        }
+        B::wait_for_signal_or_timeout(if told { u32::MAX } else { limit - waited });
+    }
+}
+
 fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
     let mut waits = 0;
+    let (running, waiting) = (&s.sync.running[core], &s.sync.waiting[core]);
     for &t in s.cores[core] {
         let task = &s.tasks[t as usize];
         for &d in task.deps {
             if s.done[d as usize].load(Ordering::Acquire) != epoch {
                 waits += 1;
-                while s.done[d as usize].load(Ordering::Acquire) != epoch {
-                    B::wait_for_signal();
-                }
+                waiting.store(u32::from(d) + 1, Ordering::Relaxed);
+                wait_for::<B>(&s.done[d as usize], epoch, core, Some(d), owner(s, d));
+                waiting.store(0, Ordering::Relaxed);
             }
         }
+        running.store(u32::from(t) + 1, Ordering::Relaxed);
         let start = B::counter();
         (task.run)();
         s.ticks[t as usize].store(B::counter().wrapping_sub(start), Ordering::Relaxed);
+        running.store(0, Ordering::Relaxed);
         s.done[t as usize].store(epoch, Ordering::Release);
         B::signal();
     }
@@ -128,14 +159,13 @@ fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
 /// Core 0: run one inference on every core; returns when all tables are finished.
 /// The caller has written the inputs; outputs are ready on return.
 pub fn infer<B: Board>(s: &Schedule) {
+    fault::ACTIVE.store(s.sync as *const SyncWords as *mut SyncWords, Ordering::Relaxed);
     let epoch = s.sync.epoch.load(Ordering::Relaxed).wrapping_add(1).max(1);
     s.sync.epoch.store(epoch, Ordering::Release);
     B::signal();
     run_table::<B>(s, 0, epoch);
     for c in 1..s.cores.len() {
-        while s.sync.finished[c].load(Ordering::Acquire) != epoch {
-            B::wait_for_signal();
-        }
+        wait_for::<B>(&s.sync.finished[c], epoch, 0, None, c);
     }
 }
 
@@ -147,6 +177,7 @@ pub fn worker<B: Board>(s: &Schedule, core: usize) -> ! {
             B::wait_for_signal();
         }
     }
+    fault::ACTIVE.store(s.sync as *const SyncWords as *mut SyncWords, Ordering::Relaxed);
     let mut seen = 0;
     loop {
         let epoch = s.sync.epoch.load(Ordering::Acquire);

@@ -4,12 +4,14 @@
 //!   serial I/O, cycle counter, exit).
 //! - `hello`: the first firmware's roll call (every core reports in).
 //! - `protocol`: the framed host <-> device serial protocol.
+//! - `fault`: one-line panic, fault and stuck-core reports naming the core and task.
 #![no_std]
 
 pub mod arena;
 pub mod board;
 pub mod consts;
 pub mod executor;
+pub mod fault;
 pub mod hello;
 pub mod protocol;
 pub mod serve;
