@@ -135,3 +135,6 @@ pub fn inject(kind: u8) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

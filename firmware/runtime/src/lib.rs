@@ -15,3 +15,9 @@ pub mod fault;
 pub mod hello;
 pub mod protocol;
 pub mod serve;
+
+/// Tests that set `fault::ACTIVE` (every `infer`) take it, so each sees its own schedule.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+#[cfg(test)]
+extern crate std;
