@@ -12,6 +12,10 @@
 //! happens-before edge the schedule needs, because the memory planner never lets buffers
 //! of tasks that may run at the same time overlap.
 //!
+//! For the fault reports (`fault`), each core also stores which task it runs and which it
+//! waits for (`SyncWords::running` / `waiting`: one Relaxed store each), and a wait that
+//! lasts `fault::STUCK_SECONDS` prints one `stuck:` line naming both sides, then goes on.
+//!
 //! Every word the cores share (`SyncWords`, `done`, `ticks`) and the arena belong to
 //! the generated crate, not to this one. On boards whose cores run separate images
 //! (nRF5340 application + network core, STM32H745 M7 + M4), the generated crate puts them
@@ -109,14 +113,17 @@ pub fn wait_ready<B: Board>(sync: &SyncWords) {
     }
 }
 
-/// The core whose table holds task `t`.
-fn owner(s: &Schedule, t: u16) -> usize {
-    s.cores.iter().position(|tbl| tbl.contains(&t)).unwrap_or(0)
+/// What a core waits for: a task's `done` word, or another core's `finished` word.
+#[derive(Clone, Copy)]
+enum Awaited {
+    Task(u16),
+    Core(usize),
 }
 
 /// Wait until `word` holds `epoch`; after `fault::stuck_ticks` report, once, that `core`
-/// is stuck waiting for task `dep` (None: for core `on` to finish its table).
-fn wait_for<B: Board>(word: &AtomicU32, epoch: u32, core: usize, dep: Option<u16>, on: usize) {
+/// is stuck on `what` (the task's core is looked up only then: the wait itself costs a
+/// counter read per wake-up).
+fn wait_for<B: Board>(s: &Schedule, word: &AtomicU32, epoch: u32, core: usize, what: Awaited) {
     let start = B::counter();
     let limit = fault::stuck_ticks::<B>();
     let mut told = false;
@@ -124,7 +131,13 @@ fn wait_for<B: Board>(word: &AtomicU32, epoch: u32, core: usize, dep: Option<u16
         let waited = B::counter().wrapping_sub(start);
         if !told && waited >= limit {
             told = true;
-            fault::stuck::<B>(core, dep.map(u32::from), on);
+            match what {
+                Awaited::Task(d) => {
+                    let owner = s.cores.iter().position(|tbl| tbl.contains(&d)).unwrap_or(0);
+                    fault::stuck::<B>(core, Some(u32::from(d)), owner)
+                }
+                Awaited::Core(c) => fault::stuck::<B>(core, None, c),
+            }
         }
         B::wait_for_signal_or_timeout(if told { u32::MAX } else { limit - waited });
     }
@@ -139,7 +152,7 @@ fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
             if s.done[d as usize].load(Ordering::Acquire) != epoch {
                 waits += 1;
                 waiting.store(u32::from(d) + 1, Ordering::Relaxed);
-                wait_for::<B>(&s.done[d as usize], epoch, core, Some(d), owner(s, d));
+                wait_for::<B>(s, &s.done[d as usize], epoch, core, Awaited::Task(d));
                 waiting.store(0, Ordering::Relaxed);
             }
         }
@@ -165,7 +178,7 @@ pub fn infer<B: Board>(s: &Schedule) {
     B::signal();
     run_table::<B>(s, 0, epoch);
     for c in 1..s.cores.len() {
-        wait_for::<B>(&s.sync.finished[c], epoch, 0, None, c);
+        wait_for::<B>(s, &s.sync.finished[c], epoch, 0, Awaited::Core(c));
     }
 }
 
