@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from arielml.codegen.model_rs import INJECT_ENV, injection
+from arielml.errors import UsageError
 from arielml.target import protocol as p
 from arielml.target.device import explain
 
@@ -88,3 +90,14 @@ def test_explain_adds_the_ops_of_the_named_tasks():
     assert str(f) == ("firmware stuck: core 1 waits for task 0 (core 0, running task 0); "
                       "task 0 is CONV_2D op 0, rows [0, 4], on core 0")
     assert (f.core, f.task, f.waiter) == (0, 0, 1)
+
+
+def test_fault_injection_is_off_unless_the_test_variable_asks(monkeypatch):
+    monkeypatch.delenv(INJECT_ENV, raising=False)
+    assert injection() is None
+    monkeypatch.setenv(INJECT_ENV, "hang:12")
+    assert injection() == (12, "h")
+    for bad in ["hang", "crash:1", "fault:-1", "fault:x"]:
+        monkeypatch.setenv(INJECT_ENV, bad)
+        with pytest.raises(UsageError, match=INJECT_ENV):
+            injection()

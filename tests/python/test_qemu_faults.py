@@ -60,6 +60,7 @@ def _tasks(builds, board_name: str) -> list[dict]:
 def _injected(builds, board_name: str, inject: str, cores: int = 2):
     build = builds(board_name, inject, cores)
     assert build.manifest["tasks"] == builds(board_name, "", cores).manifest["tasks"]
+    assert build.manifest["test_inject"] == inject and "test_inject" not in builds(board_name, "", cores).manifest
     assert any("fault::inject" in f.read_text() for f in (build.out / "crate" / "src").glob("model*.rs"))
     return build
 
