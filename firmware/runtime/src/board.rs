@@ -48,6 +48,15 @@ pub trait Board {
         core::hint::spin_loop();
     }
 
+    /// As `wait_for_signal`, but returns at the latest about `ticks` counter ticks later
+    /// (the executor's stuck-core report needs to wake up when nobody signals). The
+    /// default suits boards whose wait ends by itself (a spin, QEMU's WFE, a periodic
+    /// tick); boards that can sleep forever override it with a timer wake-up.
+    fn wait_for_signal_or_timeout(ticks: u32) {
+        let _ = ticks;
+        Self::wait_for_signal();
+    }
+
     /// Wake cores waiting in `wait_for_signal` (Cortex-M: SEV).
     fn signal() {}
 

@@ -12,6 +12,10 @@
 //! happens-before edge the schedule needs, because the memory planner never lets buffers
 //! of tasks that may run at the same time overlap.
 //!
+//! For the fault reports (`fault`), each core also stores which task it runs and which it
+//! waits for (`SyncWords::running` / `waiting`: one Relaxed store each), and a wait that
+//! lasts `fault::STUCK_SECONDS` prints one `stuck:` line naming both sides, then goes on.
+//!
 //! Every word the cores share (`SyncWords`, `done`, `ticks`) and the arena belong to
 //! the generated crate, not to this one. On boards whose cores run separate images
 //! (nRF5340 application + network core, STM32H745 M7 + M4), the generated crate puts them
@@ -22,6 +26,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::board::{Board, MAX_CORES};
+use crate::fault;
 
 /// One unit of work: a tile of an operator. `deps` are indices of tasks it reads from.
 pub struct Task {
@@ -62,6 +67,10 @@ pub struct SyncWords {
     pub finished: [AtomicU32; MAX_CORES],
     /// Per core: times it found a dependency not yet done in the last inference.
     pub waits: [AtomicU32; MAX_CORES],
+    /// Per core: 1 + the task it is running, 0 when none (read by the fault reports).
+    pub running: [AtomicU32; MAX_CORES],
+    /// Per core: 1 + the task it is waiting for, 0 when none.
+    pub waiting: [AtomicU32; MAX_CORES],
 }
 
 impl SyncWords {
@@ -71,6 +80,8 @@ impl SyncWords {
             epoch: AtomicU32::new(0),
             finished: [const { AtomicU32::new(0) }; MAX_CORES],
             waits: [const { AtomicU32::new(0) }; MAX_CORES],
+            running: [const { AtomicU32::new(0) }; MAX_CORES],
+            waiting: [const { AtomicU32::new(0) }; MAX_CORES],
         }
     }
 }
@@ -102,21 +113,54 @@ pub fn wait_ready<B: Board>(sync: &SyncWords) {
     }
 }
 
+/// What a core waits for: a task's `done` word, or another core's `finished` word.
+#[derive(Clone, Copy)]
+enum Awaited {
+    Task(u16),
+    Core(usize),
+}
+
+/// Wait until `word` holds `epoch`; after `fault::stuck_ticks` report, once, that `core`
+/// is stuck on `what` (the task's core is looked up only then: the wait itself costs a
+/// counter read per wake-up).
+fn wait_for<B: Board>(s: &Schedule, word: &AtomicU32, epoch: u32, core: usize, what: Awaited) {
+    let start = B::counter();
+    let limit = fault::stuck_ticks::<B>();
+    let mut told = false;
+    while word.load(Ordering::Acquire) != epoch {
+        let waited = B::counter().wrapping_sub(start);
+        if !told && waited >= limit {
+            told = true;
+            match what {
+                Awaited::Task(d) => {
+                    let owner = s.cores.iter().position(|tbl| tbl.contains(&d)).unwrap_or(0);
+                    fault::stuck::<B>(core, Some(u32::from(d)), owner)
+                }
+                Awaited::Core(c) => fault::stuck::<B>(core, None, c),
+            }
+        }
+        B::wait_for_signal_or_timeout(if told { u32::MAX } else { limit - waited });
+    }
+}
+
 fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
     let mut waits = 0;
+    let (running, waiting) = (&s.sync.running[core], &s.sync.waiting[core]);
     for &t in s.cores[core] {
         let task = &s.tasks[t as usize];
         for &d in task.deps {
             if s.done[d as usize].load(Ordering::Acquire) != epoch {
                 waits += 1;
-                while s.done[d as usize].load(Ordering::Acquire) != epoch {
-                    B::wait_for_signal();
-                }
+                waiting.store(u32::from(d) + 1, Ordering::Relaxed);
+                wait_for::<B>(s, &s.done[d as usize], epoch, core, Awaited::Task(d));
+                waiting.store(0, Ordering::Relaxed);
             }
         }
+        running.store(u32::from(t) + 1, Ordering::Relaxed);
         let start = B::counter();
         (task.run)();
         s.ticks[t as usize].store(B::counter().wrapping_sub(start), Ordering::Relaxed);
+        running.store(0, Ordering::Relaxed);
         s.done[t as usize].store(epoch, Ordering::Release);
         B::signal();
     }
@@ -128,14 +172,13 @@ fn run_table<B: Board>(s: &Schedule, core: usize, epoch: u32) {
 /// Core 0: run one inference on every core; returns when all tables are finished.
 /// The caller has written the inputs; outputs are ready on return.
 pub fn infer<B: Board>(s: &Schedule) {
+    fault::ACTIVE.store(s.sync as *const SyncWords as *mut SyncWords, Ordering::Relaxed);
     let epoch = s.sync.epoch.load(Ordering::Relaxed).wrapping_add(1).max(1);
     s.sync.epoch.store(epoch, Ordering::Release);
     B::signal();
     run_table::<B>(s, 0, epoch);
     for c in 1..s.cores.len() {
-        while s.sync.finished[c].load(Ordering::Acquire) != epoch {
-            B::wait_for_signal();
-        }
+        wait_for::<B>(s, &s.sync.finished[c], epoch, 0, Awaited::Core(c));
     }
 }
 
@@ -147,6 +190,7 @@ pub fn worker<B: Board>(s: &Schedule, core: usize) -> ! {
             B::wait_for_signal();
         }
     }
+    fault::ACTIVE.store(s.sync as *const SyncWords as *mut SyncWords, Ordering::Relaxed);
     let mut seen = 0;
     loop {
         let epoch = s.sync.epoch.load(Ordering::Acquire);

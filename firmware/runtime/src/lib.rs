@@ -5,13 +5,21 @@
 //! - `hello`: the first firmware's roll call (every core reports in).
 //! - `library`: what a generated model library (`--emit lib`) builds on: `Platform`, run, worker.
 //! - `protocol`: the framed host <-> device serial protocol.
+//! - `fault`: one-line panic, fault and stuck-core reports naming the core and task.
 #![no_std]
 
 pub mod arena;
 pub mod board;
 pub mod consts;
 pub mod executor;
+pub mod fault;
 pub mod hello;
 pub mod library;
 pub mod protocol;
 pub mod serve;
+
+/// Tests that set `fault::ACTIVE` (every `infer`) take it, so each sees its own schedule.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+#[cfg(test)]
+extern crate std;

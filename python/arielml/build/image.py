@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from arielml.build.elf import image_memories, memory_use, write_bin
 from arielml.build.fit import check_fit, runtime_bytes
 from arielml.build.uf2 import write_uf2
 from arielml.codegen import GeneratedCrate, generate_crate, safe
+from arielml.codegen.model_rs import INJECT_ENV, injection
 from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.plan.arena import ArenaPlan, plan_arena
@@ -80,6 +82,9 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, crate, tc,
                    "core": c.schedule.placements[t.id].core, "deps": list(c.schedule.deps[t.id]),
                    "estimated_cycles": round(c.costs[t.id])} for t in c.tasks],
         "per_core": [list(tbl) for tbl in c.schedule.cores],
+        # A test-only fault put into one task (codegen/model_rs.py): recorded so no such
+        # build passes for a normal one.
+        **({"test_inject": os.environ[INJECT_ENV]} if injection() else {}),
         "memory": {
             "arena_bytes": arena.size,
             "runtime_bytes": runtime_bytes(c),

@@ -6,9 +6,12 @@ literal: nothing about the model is decided at run time on the device.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from arielml.codegen import safe
+from arielml.errors import UsageError
 from arielml.lower import RustCx
 from arielml.pipeline import Compiled
 from arielml.plan.arena import ArenaPlan
@@ -58,8 +61,27 @@ SECTION = """\
 #[link_section = ".arielml_shared"]
 """
 
-# Bytes of `SyncWords` (ready, epoch, finished[8], waits[8]: u32 each).
-SYNC_BYTES = 4 * (2 + 2 * 8)
+# Bytes of `SyncWords` (ready, epoch, finished[8], waits[8], running[8], waiting[8]: u32 each).
+SYNC_BYTES = 4 * (2 + 4 * 8)
+
+
+# Test-only fault injection, for the tests of the fault reports (tests/python/test_qemu_faults.py):
+# ARIELML_TEST_INJECT="<fault|hang|panic>:<task>" makes that task's generated function first
+# execute an undefined instruction, spin forever, or panic (arielml_runtime::fault::inject).
+# No CLI option or API parameter sets it; it is not part of the user interface.
+INJECT_ENV = "ARIELML_TEST_INJECT"
+_INJECT_KINDS = {"fault": "f", "hang": "h", "panic": "p"}
+
+
+def injection() -> tuple[int, str] | None:
+    """(task, kind letter) from INJECT_ENV, or None (the normal case)."""
+    spec = os.environ.get(INJECT_ENV, "")
+    if not spec:
+        return None
+    kind, _, task = spec.partition(":")
+    if kind not in _INJECT_KINDS or not task.isdigit():
+        raise UsageError(f"{INJECT_ENV}={spec!r}: expected <fault|hang|panic>:<task number>")
+    return int(task), _INJECT_KINDS[kind]
 
 
 def shared_bytes(task_count: int, arena_bytes: int) -> int:
@@ -130,6 +152,7 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
     blob = ConstBlob()
     cx = Cx(c, arena, blob)
     funcs = []
+    inject = injection()
     here = None
     if image_cores is not None:
         here = {t for k in image_cores if k < len(c.schedule.cores) for t in c.schedule.cores[k]}
@@ -140,8 +163,9 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
         cx.core = c.schedule.placements[t.id].core
         call = low.rust(cx, (*t.tile.rows, *t.tile.channels))
         op = c.graph.ops[t.tile.op]
+        trap = f"    arielml_runtime::fault::inject(b'{inject[1]}'); // {INJECT_ENV}\n" if inject and inject[0] == t.id else ""
         funcs.append(f"/// {op.kind.value} op {t.tile.op}, rows {t.tile.rows}, channels {t.tile.channels}\n"
-                     f"fn t{t.id}() {{\n    // SAFETY: the memory plan and dependencies keep this task's\n"
+                     f"fn t{t.id}() {{\n{trap}    // SAFETY: the memory plan and dependencies keep this task's\n"
                      f"    // buffers apart from every task that may run at the same time.\n"
                      f"    unsafe {{ {call} }}\n}}\n")
     n = len(c.tasks)

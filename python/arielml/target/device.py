@@ -9,6 +9,7 @@ model id and core count in HELLO, same number of tasks in its cycle table.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from arielml.boards import Board
 from arielml.build import Build
 from arielml.errors import EmulatorError
-from arielml.target.protocol import HelloReply, Link
+from arielml.target.protocol import FirmwareFault, HelloReply, Link, NoReply
 from arielml.target.qemu import QemuSession
 
 
@@ -53,6 +54,28 @@ def check_tasks(n: int, build) -> None:
                             f"tiling of {build.manifest['model']['file']}): {flash_hint(build)}")
 
 
+def task_text(build, task: int | None) -> str:
+    """'task 3 is FULLY_CONNECTED op 1, rows [0, 32], on core 1', from the build's manifest."""
+    tasks = build.manifest.get("tasks", [])
+    if task is None or not 0 <= task < len(tasks):
+        return ""
+    t = tasks[task]
+    return f"task {task} is {t['kind']} op {t['op']}, rows {t['rows']}, on core {t['core']}"
+
+
+def explain(fault: FirmwareFault, build) -> FirmwareFault:
+    """`fault` with the kind and op of the tasks it names added from the manifest."""
+    named = [task_text(build, t) for t in dict.fromkeys((fault.dep, fault.task)) if t is not None]
+    return fault.with_message("; ".join([f"firmware {fault.line}", *filter(None, named)]))
+
+
+def hung(e: NoReply, build) -> NoReply:
+    """A RUN that got no reply and no report: say so, and what the firmware was to run."""
+    per_core = ", ".join(f"core {k}: {len(tbl)}" for k, tbl in enumerate(build.manifest.get("per_core", [])))
+    return NoReply(f"{e}: the firmware hung and no core reported a fault or a stuck wait "
+                   f"({len(build.manifest.get('tasks', []))} tasks; {per_core})")
+
+
 class Device:
     def __init__(self, link: Link, build: Build, *, hello: HelloReply | None = None):
         """`hello`: the device's answer when the caller already said HELLO (with retries)."""
@@ -62,11 +85,22 @@ class Device:
         self.hello = hello
 
     def infer(self, inputs: dict[str, np.ndarray], *, timeout: float = 120.0) -> RunResult:
+        """One inference. A panic, fault or stuck core on the device is a FirmwareFault naming
+        the core and the task (with its op from the manifest)."""
+        try:
+            return self._infer(inputs, timeout)
+        except FirmwareFault as e:
+            raise explain(e, self.build) from None
+
+    def _infer(self, inputs: dict[str, np.ndarray], timeout: float) -> RunResult:
         m = self.build.manifest
         for i, spec in enumerate(m["inputs"]):
             data = np.ascontiguousarray(inputs[spec["name"]], dtype=spec["dtype"]).tobytes()
             self.link.set_input(i, data)
-        self.link.run(timeout=timeout)
+        try:
+            self.link.run(timeout=timeout)
+        except NoReply as e:
+            raise hung(e, self.build) from None
         outputs = {}
         for i, spec in enumerate(m["outputs"]):
             raw = self.link.output(i)
@@ -91,4 +125,17 @@ def qemu_device(build: Build, board: Board, *, icount: bool = False, timeout: fl
         extra_args = (*extra_args, "-device", f"loader,file={build.out / im['bin']},addr={origin:#x}")
     with QemuSession(board, build.elf, timeout=timeout, icount=icount, extra_args=extra_args) as s:
         link = Link(s.port, timeout=30.0)
-        yield Device(link, build)
+        try:
+            yield Device(link, build)
+        except FirmwareFault as e:
+            raise e.with_message(f"{e} ({_qemu_status(s)})") from None
+
+
+def _qemu_status(s: QemuSession) -> str:
+    """How the QEMU of a run that reported a fault ended: its status, or killed if it
+    still runs (a stuck core keeps waiting; the session kills it on exit)."""
+    try:
+        return f"QEMU exited with status {s.proc.wait(timeout=2.0)}"
+    except subprocess.TimeoutExpired:
+        return "QEMU killed"
+

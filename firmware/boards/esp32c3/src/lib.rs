@@ -198,9 +198,7 @@ macro_rules! entry {
     };
 }
 
-/// Report a panic on the serial link and park the core.
+/// Report a panic in one line naming the core and task, and end the run with status 101.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let _ = writeln!(arielml_runtime::board::SerialWriter::<Esp32c3>::new(), "panic: {}", info);
-    Esp32c3::exit(101)
+    arielml_runtime::fault::panic::<Esp32c3>(info)
 }

@@ -34,10 +34,13 @@ const CORE1_STACK_WORDS: usize = 16 * 1024;
 struct Stack([u32; CORE1_STACK_WORDS]);
 static mut CORE1_STACK: Stack = Stack([0; CORE1_STACK_WORDS]);
 
-/// Core 1's vector table: initial SP and reset handler. INITSVTOR1 ignores the low 7 bits.
+/// Core 1's vector table: initial SP, reset handler, and core 0's system exception
+/// handlers (HardFault above all). INITSVTOR1 ignores the low 7 bits.
 #[repr(C, align(128))]
-struct VectorTable([u32; 2]);
-static mut CORE1_VECTORS: VectorTable = VectorTable([0; 2]);
+struct VectorTable([u32; 16]);
+static mut CORE1_VECTORS: VectorTable = VectorTable([0; 16]);
+/// The running core's vector table offset register.
+const VTOR: *const u32 = 0xE000_ED08 as *const u32;
 static mut CORE1_ENTRY: Option<fn(usize) -> !> = None;
 
 pub struct Mps2An521;
@@ -61,7 +64,13 @@ impl Board for Mps2An521 {
         unsafe {
             CORE1_ENTRY = Some(entry);
             let top = addr_of_mut!(CORE1_STACK) as usize + CORE1_STACK_WORDS * 4;
-            (*addr_of_mut!(CORE1_VECTORS)).0 = [top as u32, core1_reset as usize as u32];
+            let vectors = &mut (*addr_of_mut!(CORE1_VECTORS)).0;
+            let core0 = core::ptr::read_volatile(VTOR) as *const u32;
+            for (i, v) in vectors.iter_mut().enumerate().skip(2) {
+                *v = core::ptr::read_volatile(core0.add(i));
+            }
+            vectors[0] = top as u32;
+            vectors[1] = core1_reset as usize as u32;
             compiler_fence(Ordering::SeqCst);
             cortex_m::asm::dsb();
             write_volatile(INITSVTOR1, addr_of!(CORE1_VECTORS) as u32);
@@ -164,9 +173,14 @@ macro_rules! entry {
     };
 }
 
-/// Report a panic on the serial link and end the run with status 101.
+/// Report a panic in one line naming the core and task, and end the run with status 101.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let _ = writeln!(arielml_runtime::board::SerialWriter::<Mps2An521>::new(), "panic: {}", info);
-    Mps2An521::exit(101)
+    arielml_runtime::fault::panic::<Mps2An521>(info)
+}
+
+/// Both cores' HardFault (configurable faults escalate to it): one line naming the core,
+/// its task and the faulting pc, then exit status 102.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    arielml_runtime::fault::fault::<Mps2An521>("HardFault", frame.pc() as usize)
 }

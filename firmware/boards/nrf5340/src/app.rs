@@ -5,11 +5,10 @@
 //! used through its secure alias (0x5xxx_xxxx), and the SPU's reset configuration (every
 //! peripheral, GPIO and RAM region secure) is kept.
 
-use core::fmt::Write;
 use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{compiler_fence, AtomicBool, Ordering};
 
-use arielml_runtime::board::{Board, SerialWriter};
+use arielml_runtime::board::Board;
 
 use crate::{pac, Nrf5340};
 
@@ -217,8 +216,7 @@ pub fn start_network_core() {
     reset().network.forceoff.write(|w| unsafe { w.bits(FORCEOFF_RELEASE) });
 }
 
-/// Report a panic on the serial link and park the core.
+/// Report a panic in one line naming the core and task, and park the core.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    let _ = writeln!(SerialWriter::<Nrf5340>::new(), "panic: {}", info);
-    Nrf5340::exit(101)
+    arielml_runtime::fault::panic::<Nrf5340>(info)
 }

@@ -165,6 +165,13 @@ pub fn panic(info: &core::panic::PanicInfo) -> ! {
     side::panic(info)
 }
 
+/// Each core's HardFault: one line naming the core, its task and the faulting pc (the
+/// network core has no serial link: there it only parks the core, as its `exit` does).
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    arielml_runtime::fault::fault::<Nrf5340>("HardFault", frame.pc() as usize)
+}
+
 /// Define the firmware's reset entry: this side's `init`, then `app(core_id())` (core 0
 /// serves the host and releases the network core; core 1 waits for the shared block).
 #[macro_export]

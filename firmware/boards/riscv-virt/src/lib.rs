@@ -25,6 +25,9 @@ const LSR_DATA_READY: u8 = 1 << 0;
 const LSR_THR_EMPTY: u8 = 1 << 5;
 const CLINT_MSIP: *mut u32 = 0x0200_0000 as *mut u32;
 const CLINT_MTIME: *const u32 = 0x0200_BFF8 as *const u32;
+/// CLINT mtimecmp, one 64-bit word per hart (low word first).
+const CLINT_MTIMECMP: *mut u32 = 0x0200_4000 as *mut u32;
+const CLINT_MTIME_HI: *const u32 = 0x0200_BFFC as *const u32;
 const TEST_DEVICE: *mut u32 = 0x0010_0000 as *mut u32;
 
 static mut HART_ENTRY: Option<fn(usize) -> !> = None;
@@ -114,6 +117,27 @@ impl Board for RiscvVirt {
         fence(Ordering::SeqCst);
     }
 
+    /// `wait_for_signal`, also woken by this hart's CLINT timer compare `ticks` from now
+    /// (mie.MTIE, still no trap); the compare is parked at its maximum again afterwards.
+    fn wait_for_signal_or_timeout(ticks: u32) {
+        let hart = riscv::register::mhartid::read();
+        let cmp = CLINT_MTIMECMP.wrapping_add(2 * hart);
+        let at = mtime().saturating_add(u64::from(ticks));
+        // SAFETY: this hart's own mtimecmp (low word, high word); MSIE/MTIE in mie enable
+        // no trap while mstatus.MIE stays 0; `wfi` and clearing msip as in `wait_for_signal`.
+        unsafe {
+            write_volatile(cmp.add(1), u32::MAX);
+            write_volatile(cmp, at as u32);
+            write_volatile(cmp.add(1), (at >> 32) as u32);
+            core::arch::asm!("csrs mie, {0}", "wfi", in(reg) 8usize | 128);
+            write_volatile(cmp, u32::MAX);
+            write_volatile(cmp.add(1), u32::MAX);
+            core::arch::asm!("csrc mie, {0}", in(reg) 128usize);
+            write_volatile(CLINT_MSIP.add(hart), 0);
+        }
+        fence(Ordering::SeqCst);
+    }
+
     fn signal() {
         fence(Ordering::SeqCst);
         let me = riscv::register::mhartid::read();
@@ -128,6 +152,17 @@ impl Board for RiscvVirt {
         loop {
             // SAFETY: the SiFive test device; the write ends QEMU.
             unsafe { write_volatile(TEST_DEVICE, word) };
+        }
+    }
+}
+
+/// The whole 64-bit mtime (high word re-read until it did not change under the low one).
+fn mtime() -> u64 {
+    loop {
+        // SAFETY: the CLINT's mtime words, always mapped.
+        let (hi, lo, again) = unsafe { (read_volatile(CLINT_MTIME_HI), read_volatile(CLINT_MTIME), read_volatile(CLINT_MTIME_HI)) };
+        if hi == again {
+            return (u64::from(hi) << 32) | u64::from(lo);
         }
     }
 }
@@ -162,9 +197,29 @@ macro_rules! entry {
     };
 }
 
-/// Report a panic on the serial link and end the run with status 101.
+/// Report a panic in one line naming the hart and task, and end the run with status 101.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let _ = writeln!(arielml_runtime::board::SerialWriter::<RiscvVirt>::new(), "panic: {}", info);
-    RiscvVirt::exit(101)
+    arielml_runtime::fault::panic::<RiscvVirt>(info)
+}
+
+/// Every hart's exception trap (riscv-rt calls it for any synchronous exception): one
+/// line naming the hart, its task, the cause and the faulting pc, then exit status 102.
+#[export_name = "ExceptionHandler"]
+fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
+    const CAUSES: [&str; 8] = [
+        "instruction address misaligned",
+        "instruction access fault",
+        "illegal instruction",
+        "breakpoint",
+        "load address misaligned",
+        "load access fault",
+        "store address misaligned",
+        "store access fault",
+    ];
+    use riscv::register::mcause::{self, Trap};
+    let what = match mcause::read().cause() {
+        Trap::Exception(code) => CAUSES.get(code).copied().unwrap_or("exception"),
+        Trap::Interrupt(_) => "unexpected interrupt",
+    };
+    arielml_runtime::fault::fault::<RiscvVirt>(what, riscv::register::mepc::read())
 }

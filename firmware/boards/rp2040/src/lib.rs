@@ -289,9 +289,14 @@ macro_rules! entry {
     };
 }
 
-/// Report a panic on the serial link and park the core.
+/// Report a panic in one line naming the core and task, and end the run with status 101.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let _ = writeln!(arielml_runtime::board::SerialWriter::<Rp2040>::new(), "panic: {}", info);
-    Rp2040::exit(101)
+    arielml_runtime::fault::panic::<Rp2040>(info)
+}
+
+/// Both cores' HardFault (configurable faults escalate to it): one line naming the core,
+/// its task and the faulting pc, then exit status 102.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    arielml_runtime::fault::fault::<Rp2040>("HardFault", frame.pc() as usize)
 }

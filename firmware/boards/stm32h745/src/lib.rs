@@ -74,7 +74,6 @@ mod side {
     pub const CORE: usize = 0;
     /// CPUID.PARTNO of the core this image is for (Arm Cortex-M7).
     pub const PARTNO: u32 = 0xC27;
-    pub const NAME: &str = "Cortex-M7";
     pub const CORE_HZ: u32 = super::SYS_HZ;
     /// The other core's SEV, as seen by this core's NVIC.
     pub const OTHER_SEV: super::pac::Interrupt = super::pac::Interrupt::CM4_SEV_IT;
@@ -84,7 +83,6 @@ mod side {
 mod side {
     pub const CORE: usize = 1;
     pub const PARTNO: u32 = 0xC24; // Arm Cortex-M4
-    pub const NAME: &str = "Cortex-M4";
     pub const CORE_HZ: u32 = super::HCLK_HZ;
     pub const OTHER_SEV: super::pac::Interrupt = super::pac::Interrupt::CM7_SEV_IT;
 }
@@ -423,9 +421,13 @@ macro_rules! entry {
     };
 }
 
-/// Report a panic on the serial link (when it is up) and park the core.
+/// Report a panic in one line naming the core (0: M7, 1: M4) and task, and park the core.
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
-    let _ = writeln!(arielml_runtime::board::SerialWriter::<Stm32h745>::new(), "panic ({}): {}", side::NAME, info);
-    Stm32h745::exit(101)
+    arielml_runtime::fault::panic::<Stm32h745>(info)
+}
+
+/// Each core's HardFault: one line naming the core, its task and the faulting pc.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    arielml_runtime::fault::fault::<Stm32h745>("HardFault", frame.pc() as usize)
 }

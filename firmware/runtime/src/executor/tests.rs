@@ -68,6 +68,7 @@ static SCHEDULE: Schedule = Schedule { tasks: &TASKS, cores: &CORE_TABLES, done:
 
 #[test]
 fn tasks_run_after_their_dependencies_every_inference() {
+    let _one = crate::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     for c in 1..3 {
         std::thread::spawn(move || worker::<HostBoard>(&SCHEDULE, c));
     }

@@ -14,13 +14,15 @@ rules), `encode`/`decode` turn messages into frames and back, and `Link` runs re
 over anything with read(n)/write(b)/timeout, e.g. pyserial's serial_for_url().
 
 frames.py holds the format and the decoder, messages.py the message types, link.py the
-request/response client; their names are all here.
+request/response client, reports.py the firmware's panic/fault/stuck lines; their names
+are all here.
 """
 
 from arielml.target.protocol.frames import (ERROR_TEXT, HEADER, LINK_FAULTS, MAX_PAYLOAD, OVERHEAD,
                                              PROTOCOL_VERSION, SEQ_NONE, SYNC, Decoder, ErrorCode, Fault,
                                              Frame, LinkLost, NoReply, ProtocolError, encode_frame)
 from arielml.target.protocol.link import Link
+from arielml.target.protocol.reports import FirmwareFault, find_report, parse_report
 from arielml.target.protocol.messages import (MESSAGES, Ack, Cycles, Error, GetCycles, GetOutput, Hello,
                                                HelloReply, Message, MsgType, Output, Ping, Pong, Run,
                                                SetInput, decode, encode)
@@ -28,4 +30,4 @@ from arielml.target.protocol.messages import (MESSAGES, Ack, Cycles, Error, GetC
 __all__ = ["ERROR_TEXT", "HEADER", "LINK_FAULTS", "MAX_PAYLOAD", "OVERHEAD", "PROTOCOL_VERSION", "SEQ_NONE",
            "SYNC", "Decoder", "ErrorCode", "Fault", "Frame", "LinkLost", "NoReply", "ProtocolError",
            "encode_frame", "Link", "MESSAGES", "Ack", "Cycles", "Error", "GetCycles", "GetOutput", "Hello",
-           "HelloReply", "Message", "MsgType", "Output", "Ping", "Pong", "Run", "SetInput", "decode", "encode"]
+           "HelloReply", "Message", "MsgType", "Output", "Ping", "Pong", "Run", "SetInput", "decode", "encode", "FirmwareFault", "find_report", "parse_report"]

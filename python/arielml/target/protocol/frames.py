@@ -17,6 +17,7 @@ HEADER = 8
 OVERHEAD = HEADER + 4
 SEQ_NONE = 0xFF
 ERROR_TEXT = 64
+TEXT_KEEP = 4096
 
 
 class ErrorCode(IntEnum):
@@ -86,6 +87,9 @@ class Decoder:
         self.buf = bytearray()
         self.blamed = 0  # leading bytes already blamed on a reported fault
         self.garbage = 0
+        # The bytes skipped as garbage, i.e. the device's plain text between frames (its
+        # panic, fault and stuck-core lines: protocol/reports.py), the last TEXT_KEEP of them.
+        self.text = bytearray()
 
     def feed(self, data: bytes) -> list[Frame | Fault]:
         self.buf += data
@@ -112,6 +116,9 @@ class Decoder:
         if buf[0] != SYNC[0] or (len(buf) > 1 and buf[1] != SYNC[1]):
             if self.blamed == 0:
                 self.garbage += 1
+                self.text.append(buf[0])
+                if len(self.text) > 2 * TEXT_KEEP:
+                    del self.text[:-TEXT_KEEP]
             self._drop(1)
             return _AGAIN
         if len(buf) < HEADER:

@@ -10,6 +10,7 @@ from arielml.target.protocol.frames import (LINK_FAULTS, MAX_PAYLOAD, PROTOCOL_V
 from arielml.target.protocol.messages import (Ack, Cycles, Error, GetCycles, GetOutput, Hello, HelloReply,
                                                Message, MsgType, Output, Ping, Pong, Run, SetInput,
                                                decode, encode)
+from arielml.target.protocol.reports import find_report
 
 _RETRY = object()  # the request or its reply was garbled on the wire: send it again
 
@@ -21,6 +22,8 @@ class Link:
     Replies are matched by seq, so stale replies and the device's boot chatter are
     skipped. A request whose frame or reply was garbled (CRC or length fault) is resent
     with a fresh seq up to `retries` times; silence past `timeout` seconds is an error.
+    A panic, fault or stuck-core line the firmware prints between frames ends the request
+    at once with a FirmwareFault (protocol/reports.py), also when the link then drops.
     """
 
     def __init__(self, port, *, timeout: float = 2.0, retries: int = 2, poll: float = 0.05):
@@ -60,7 +63,11 @@ class Link:
                 self.port.write(encode(msg, seq))
                 reply = self._await(seq, name, self.timeout if timeout is None else timeout)
             except (OSError, _serial_error()) as e:  # the port closed under us: emulator or board gone
+                self._raise_report()
                 raise LinkLost(f"serial link lost during {name}: {e}") from None
+            except NoReply:
+                self._raise_report()
+                raise
             if reply is _RETRY:
                 continue
             if isinstance(reply, Error):
@@ -84,6 +91,15 @@ class Link:
             data = self.port.read(want)
             if data:
                 self._pending.extend(self.decoder.feed(data))
+                if b"\n" in data:
+                    self._raise_report()
+
+    def _raise_report(self) -> None:
+        """Raise the FirmwareFault of a report line the device printed, if it printed one."""
+        fault = find_report(self.decoder.text)
+        if fault is not None:
+            self.decoder.text.clear()
+            raise fault
 
     def _judge(self, ev: Frame | Fault, seq: int, name: str):
         """The reply to request `seq`, _RETRY, or None to keep waiting."""
