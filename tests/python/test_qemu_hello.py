@@ -78,3 +78,22 @@ def test_hello_cli_reports_success_and_failure():
                              "--qemu-arg=-smp", "--qemu-arg=2"], capture_output=True, text=True, timeout=300)
     assert failed.returncode == 4
     assert "exited with status 1; cores that did not report: [2, 3]" in failed.stderr
+
+
+def test_board_facts_come_from_the_board_file(tmp_path):
+    """NAME and CORES are the TOML's (build/cargo.board_facts -> board_name!/board_fact!): a
+    test board on the AN521's crate names itself, and a file whose counter rate disagrees
+    with the crate's clock set-up does not build."""
+    from pathlib import Path
+
+    from arielml.errors import ArielError
+
+    tests_boards = Path(__file__).resolve().parents[1] / "boards"
+    board = get_board(str(tests_boards / "hetero-2to1.toml"))
+    report = run_hello(board, timeout=120)
+    assert report.exit_code == 0, report.output
+    assert f"arielml hello: board {board.name} with 2 cores" in report.output
+    text = (tests_boards / "hetero-2to1.toml").read_text().replace("counter_hz = 20_000_000", "counter_hz = 19_000_000")
+    (tmp_path / "hetero-2to1.toml").write_text(text)
+    with pytest.raises(ArielError, match="counter_hz: TIMER0 runs at 20 MHz"):
+        build_crate(get_board(str(tmp_path / "hetero-2to1.toml")), "arielml-hello", features=["mps2"])

@@ -85,7 +85,7 @@ def test_board_crate_matches_the_board_file():
     assert "pub const HCLK_HZ: u32 = SYS_HZ / 2;" in src and sys_hz // 2 == BOARD.cores[1].clock_hz
     assert "pub const TIMER_HZ: u32 = 2 * PCLK1_HZ;" in src and "pub const PCLK1_HZ: u32 = HCLK_HZ / 2;" in src
     assert sys_hz // 2 == BOARD.firmware.counter_hz  # TIM2 at 2 x PCLK1 = HCLK
-    assert 'const NAME: &\'static str = "stm32h745";' in src
+    assert "const NAME: &'static str = arielml_runtime::board_name!();" in src  # the board file's name
 
 
 @pytest.mark.parametrize("k", [0, 1])

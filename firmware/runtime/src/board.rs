@@ -7,6 +7,41 @@
 /// Upper bound on cores any supported board has; sizes static per-core tables.
 pub const MAX_CORES: usize = 8;
 
+/// A number from the board's TOML file (decimal), as arielml gives it to every crate of a
+/// build in `ARIELML_BOARD_*` variables: `board_fact!("CORES")`, `board_fact!("COUNTER_HZ")`,
+/// `board_fact!("SERIAL_BAUD")`. The board file is the one place these facts are written; a
+/// board crate derives its constants from them (or, for a rate its own clock set-up fixes,
+/// checks at compile time that the file says the same). Board crates are built by arielml
+/// (`build/cargo.py` sets the variables); elsewhere they do not compile.
+#[macro_export]
+macro_rules! board_fact {
+    ($name:literal) => {
+        $crate::board::parse_decimal(env!(concat!("ARIELML_BOARD_", $name)))
+    };
+}
+
+/// The board's name (`name` in its TOML file), from `ARIELML_BOARD_NAME`.
+#[macro_export]
+macro_rules! board_name {
+    () => {
+        env!("ARIELML_BOARD_NAME")
+    };
+}
+
+/// `s` as a decimal number, at compile time (a malformed value stops the build).
+pub const fn parse_decimal(s: &str) -> u32 {
+    let b = s.as_bytes();
+    assert!(!b.is_empty(), "empty board fact");
+    let mut v: u32 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "board fact is not a decimal number");
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
 pub trait Board {
     /// The board's name, as in `boards/<name>.toml`.
     const NAME: &'static str;

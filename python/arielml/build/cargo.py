@@ -157,6 +157,14 @@ class BuildResult:
     seconds: float
 
 
+def board_facts(board: Board) -> dict[str, str]:
+    """The board file's facts for the board crate (`board_fact!` / `board_name!` in
+    firmware/runtime/src/board.rs): written once, in the TOML."""
+    return {"ARIELML_BOARD_NAME": board.name, "ARIELML_BOARD_CORES": str(len(board.cores)),
+            "ARIELML_BOARD_COUNTER_HZ": str(board.firmware.counter_hz),
+            "ARIELML_BOARD_SERIAL_BAUD": str(board.firmware.serial_baud or 115_200)}
+
+
 def cargo_command(tc: RustToolchain, target: str, package: str, features: list[str],
                   link_dir: Path | None, board: Board, manifest: Path, *, image: int | None = None,
                   board_features: tuple[str, ...] = (), lib: bool = False,
@@ -167,7 +175,7 @@ def cargo_command(tc: RustToolchain, target: str, package: str, features: list[s
     feats = [f"{package}/{f}" for f in features] + [f"{board_pkg}/{f}" for f in board_features]
     if feats:
         cmd += ["--features", ",".join(feats)]
-    env = dict(os.environ, RUSTC=str(tc.rustc), CARGO_TARGET_DIR=str(target_dir()))
+    env = dict(os.environ, RUSTC=str(tc.rustc), CARGO_TARGET_DIR=str(target_dir()), **board_facts(board))
     if tc.build_std:
         # A static library for C is linked with the C library's memcpy/memset: compiler
         # builtins must not bring their own (duplicate symbols).

@@ -43,7 +43,9 @@ use esp_hal::Blocking;
 
 /// CPU clock, as `clock_hz` and `counter_hz` in boards/esp32c3.toml.
 pub const CPU_HZ: u32 = 160_000_000;
-const BAUD: u32 = 115_200;
+const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 1, "the ESP32-C3 has one core");
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == CPU_HZ, "counter_hz: the performance counter counts CPU cycles");
 /// How long a USB write waits for the host to drain the 64-byte endpoint FIFO before the
 /// link counts as stalled: 20 ms (a host with the port open polls every 1 ms frame).
 const USB_STALL_CYCLES: u32 = CPU_HZ / 50;
@@ -86,7 +88,7 @@ pub struct Esp32c3;
 pub type ThisBoard = Esp32c3;
 
 impl Board for Esp32c3 {
-    const NAME: &'static str = "esp32c3";
+    const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = 1;
     /// The performance counter counts CPU cycles.
     const COUNTER_HZ: u32 = CPU_HZ;

@@ -27,6 +27,10 @@ const TIMER0_VALUE: *const u32 = 0x5000_0004 as *const u32;
 const TIMER0_RELOAD: *mut u32 = 0x5000_0008 as *mut u32;
 /// Each core has its own System Control Space; the coprocessor access register enables its FPU.
 const CPACR: *mut u32 = 0xE000_ED88 as *mut u32;
+/// TIMER0's rate: the AN521 system clock. The board file's `counter_hz` must say the same.
+const TIMER0_HZ: u32 = 20_000_000;
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == TIMER0_HZ, "counter_hz: TIMER0 runs at 20 MHz");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the SSE-200 has two cores");
 
 const CORE1_STACK_WORDS: usize = 16 * 1024;
 
@@ -49,10 +53,10 @@ pub struct Mps2An521;
 pub type ThisBoard = Mps2An521;
 
 impl Board for Mps2An521 {
-    const NAME: &'static str = "qemu-an521";
-    const CORES: usize = 2;
+    const NAME: &'static str = arielml_runtime::board_name!();
+    const CORES: usize = arielml_runtime::board_fact!("CORES") as usize;
     /// TIMER0 runs at the AN521 system clock, 20 MHz.
-    const COUNTER_HZ: u32 = 20_000_000;
+    const COUNTER_HZ: u32 = TIMER0_HZ;
 
     fn core_id() -> usize {
         // SAFETY: the SSE-200 CPU_IDENTITY block is private to each core and read-only.

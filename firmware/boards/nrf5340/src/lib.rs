@@ -59,7 +59,9 @@ use arielml_runtime::board::Board;
 
 /// The serial link's baud rate (boards/nrf5340.toml `serial_baud`); the application core's
 /// UARTE gets its register encoding (`app::BAUD_115200`).
-const BAUD: u32 = 115_200;
+const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the nRF5340 has two cores");
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == COUNTER_HZ, "counter_hz: TIMER0 runs at 16 MHz");
 
 /// Rate of both cores' TIMER0 with PRESCALER 0: the 16 MHz peripheral clock.
 pub const COUNTER_HZ: u32 = 16_000_000;
@@ -72,7 +74,7 @@ pub struct Nrf5340;
 pub type ThisBoard = Nrf5340;
 
 impl Board for Nrf5340 {
-    const NAME: &'static str = "nrf5340";
+    const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = 2;
     const COUNTER_HZ: u32 = COUNTER_HZ;
 

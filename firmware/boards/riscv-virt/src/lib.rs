@@ -16,7 +16,12 @@ use arielml_runtime::board::Board;
 
 /// Number of harts this firmware starts; must match `-smp` in boards/qemu-riscv32.toml
 /// and `_max_hart_id` in the generated linker script.
-pub const HARTS: usize = 4;
+/// CLINT mtime's rate on QEMU virt; the board file's `counter_hz` must say the same.
+const MTIME_HZ: u32 = 10_000_000;
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == MTIME_HZ, "counter_hz: mtime runs at 10 MHz");
+
+/// Harts the firmware starts: the board file's cores (its QEMU `-smp` must match).
+pub const HARTS: usize = arielml_runtime::board_fact!("CORES") as usize;
 
 const UART_THR: *mut u8 = 0x1000_0000 as *mut u8;
 const UART_RBR: *const u8 = 0x1000_0000 as *const u8;
@@ -63,10 +68,10 @@ pub struct RiscvVirt;
 pub type ThisBoard = RiscvVirt;
 
 impl Board for RiscvVirt {
-    const NAME: &'static str = "qemu-riscv32";
+    const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = HARTS;
     /// CLINT mtime runs at 10 MHz on QEMU virt.
-    const COUNTER_HZ: u32 = 10_000_000;
+    const COUNTER_HZ: u32 = MTIME_HZ;
 
     fn core_id() -> usize {
         riscv::register::mhartid::read()

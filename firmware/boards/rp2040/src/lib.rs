@@ -25,10 +25,10 @@ pub use arielml_runtime as runtime;
 pub use cortex_m_rt;
 pub use rp2040_hal as hal;
 
-/// The board's name (`Board::NAME`, and the USB product string "arielml rp2040").
+/// The board's name (`Board::NAME`, and the USB product string "arielml rp2040"): the board file's.
 macro_rules! board_name {
     () => {
-        "rp2040"
+        arielml_runtime::board_name!()
     };
 }
 
@@ -57,7 +57,9 @@ const PLL_SYS_133MHZ: hal::pll::PLLConfig = hal::pll::PLLConfig {
     post_div1: 6,
     post_div2: 2,
 };
-const BAUD: u32 = 115_200;
+const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the RP2040 has two cores");
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == 1_000_000, "counter_hz: TIMER counts microseconds");
 
 /// Core 1's stack, in words (16 KiB, as `stack_bytes` in boards/rp2040.toml).
 const CORE1_STACK_WORDS: usize = 4096;

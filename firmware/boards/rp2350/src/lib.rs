@@ -68,7 +68,9 @@ pub const SYS_HZ: u32 = 150_000_000;
 const PLL_SYS_FBDIV: u16 = 125;
 const PLL_SYS_POSTDIV1: u8 = 5;
 const PLL_SYS_POSTDIV2: u8 = 2;
-const BAUD: u32 = 115_200;
+const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the RP2350 has two cores");
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == 1_000_000, "counter_hz: TIMER0 counts microseconds");
 
 /// Core 1's stack: 16 KiB, as `stack_bytes` in boards/rp2350.toml (u64: 8-byte aligned).
 const CORE1_STACK_BYTES: usize = 16 * 1024;
@@ -132,7 +134,7 @@ fn fifo_drain() {
 }
 
 impl Board for Rp2350 {
-    const NAME: &'static str = "rp2350";
+    const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = 2;
     /// TIMER0 counts microseconds (its tick, from the 12 MHz crystal).
     const COUNTER_HZ: u32 = 1_000_000;

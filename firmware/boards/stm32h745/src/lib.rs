@@ -97,7 +97,9 @@ pub const PCLK1_HZ: u32 = HCLK_HZ / 2;
 /// undivided (TIM2_PSC = 0): `firmware.counter_hz`.
 pub const TIMER_HZ: u32 = 2 * PCLK1_HZ;
 #[cfg(feature = "cm7")]
-const BAUD: u32 = 115_200;
+const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
+const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the STM32H745 has two cores");
+const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == TIMER_HZ, "counter_hz: TIM2 runs at twice PCLK1");
 
 /// PLL1: a 4 MHz reference (range 4-8 MHz), VCO x200 = 800 MHz (wide range), P / 2 =
 /// 400 MHz, R / 4 = 200 MHz (keeps the trace clock, which follows pll1_r_ck once sys_ck is
@@ -149,7 +151,7 @@ fn tim2() -> &'static pac::tim2::RegisterBlock {
 }
 
 impl Board for Stm32h745 {
-    const NAME: &'static str = "stm32h745";
+    const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = 2;
     /// TIM2, shared by both cores.
     const COUNTER_HZ: u32 = TIMER_HZ;
