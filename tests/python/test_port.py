@@ -332,15 +332,20 @@ def test_real_board_without_port_and_bad_builds(tmp_path, capsys):
     assert code == 2 and "is a 2-core build" in one_error_line(err)
 
 
-def test_board_files_baud_matches_the_board_crates():
+def test_board_crates_take_the_baud_from_the_board_file():
+    """Written once: each real board's crate sets its UART from the file's serial_baud
+    (build.cargo.board_facts -> board_fact!("SERIAL_BAUD"))."""
+    from arielml.build.cargo import board_facts
+
     checked = 0
     for board in load_boards():
         if board.firmware.serial_baud is None:
             assert board.emulated, f"{board.name}: a real board needs serial_baud"
             continue
         src = (REPO_ROOT / "firmware/boards" / board.firmware.crate / "src/lib.rs").read_text()
-        (baud,) = re.findall(r"const BAUD: u32 = ([\d_]+);", src)
-        assert int(baud.replace("_", "")) == board.firmware.serial_baud, board.name
+        assert 'const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");' in src, board.name
+        assert re.findall(r"const BAUD: u32 = ([\d_]+);", src) == [], board.name
+        assert board_facts(board)["ARIELML_BOARD_SERIAL_BAUD"] == str(board.firmware.serial_baud)
         checked += 1
     assert checked >= 2
 
