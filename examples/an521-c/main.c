@@ -1,11 +1,13 @@
 /* A C application that runs an arielml model as a static library on both cores of the
- * AN521: `arielml build MODEL --board qemu-an521 --emit staticlib --name kws --out DIR`
- * gives DIR/libkws.a and DIR/include/kws.h; input.h holds the input (KWS_INPUT0_LEN
- * values). Prints the top class and the scores on UART0, then ends QEMU (semihosting). */
+ * AN521: `arielml build MODEL --board qemu-an521 --emit staticlib --name model --out DIR`
+ * gives DIR/libmodel.a and DIR/include/model.h; input.h holds the input (MODEL_INPUT0_LEN
+ * int8 values). Prints the top class and the outputs on UART0, then ends QEMU
+ * (semihosting). Core 1 is started whatever MODEL_CORES says: with a one-core library its
+ * worker just sleeps. */
 #include <stdint.h>
 
 #include "input.h"
-#include "kws.h"
+#include "model.h"
 
 void start_core1(void (*entry)(void));
 
@@ -43,20 +45,20 @@ static void exit_qemu(int code) {
     }
 }
 
-static void core1_main(void) { kws_worker(1); }
+static void core1_main(void) { model_worker(1); }
 
 int main(void) {
-    static int8_t scores[KWS_OUTPUT0_LEN];
+    static int8_t scores[MODEL_OUTPUT0_LEN];
     UART_CTRL = 1u; /* TX on */
     start_core1(core1_main);
-    kws_run(INPUT, scores);
+    model_run(INPUT, scores);
     int top = 0;
-    for (int i = 1; i < KWS_OUTPUT0_LEN; i++)
+    for (int i = 1; i < MODEL_OUTPUT0_LEN; i++)
         if (scores[i] > scores[top]) top = i;
     puts_("c: top class ");
     put_int(top);
     puts_(" scores");
-    for (int i = 0; i < KWS_OUTPUT0_LEN; i++) {
+    for (int i = 0; i < MODEL_OUTPUT0_LEN; i++) {
         put(' ');
         put_int(scores[i]);
     }

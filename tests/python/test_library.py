@@ -46,12 +46,36 @@ def test_multi_image_boards_are_refused_for_now(tmp_path):
         api.build_library(KWS, get_board("nrf5340"), tmp_path)
 
 
-@pytest.mark.qemu
-def test_a_user_application_runs_the_library_on_both_cores_bit_exact(tmp_path):
-    lib = api.build_library(KWS, AN521, tmp_path / "model", name="model")
+INT8_MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8", "str_ww_ref_model"]
+
+
+def _input(lib, seed: int) -> np.ndarray:
     g = lib.compiled.graph
     (name,) = g.inputs
-    x = np.random.default_rng(5).integers(-128, 128, size=g.tensor(name).shape, dtype=np.int8)
+    return np.random.default_rng(seed).integers(-128, 128, size=g.tensor(name).shape, dtype=np.int8)
+
+
+def _expect(model: Path, x: np.ndarray, text: str, pattern: str) -> None:
+    """The scores the application printed are the host run's, and the host run is TFLM's."""
+    m = re.search(pattern + r" top class (\d+) scores((?: -?\d+)+)", text)
+    assert m, text
+    scores = np.array([int(v) for v in m.group(2).split()], np.int8)
+    g = api.load(model)
+    host = api.run(model, "host", cores=2, inputs={g.inputs[0]: x})
+    (out,) = host.outputs.values()
+    assert np.array_equal(scores, out.reshape(-1))
+    assert int(m.group(1)) == int(np.argmax(out.reshape(-1)))
+    assert api.check(host).ok  # the host run is TFLM's, byte for byte
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("cores", [1, 2])
+@pytest.mark.parametrize("name", INT8_MODELS)
+def test_a_rust_application_runs_the_library_bit_exact(tmp_path, name, cores):
+    """examples/an521-app: its own entry, the generated library as a dependency."""
+    model = model_path(f"{name}.tflite")
+    lib = api.build_library(model, AN521, tmp_path / "model", cores=cores, name="model")
+    x = _input(lib, 5)
     (tmp_path / "model" / "input.bin").write_bytes(x.tobytes())
     app = tmp_path / "app"
     shutil.copytree(REPO_ROOT / "examples" / "an521-app", app, ignore=shutil.ignore_patterns("target", "Cargo.lock"))
@@ -59,16 +83,9 @@ def test_a_user_application_runs_the_library_on_both_cores_bit_exact(tmp_path):
     toml.write_text(toml.read_text().replace('"../../firmware/', f'"{(REPO_ROOT / "firmware").as_posix()}/'))
     shutil.copyfile(REPO_ROOT / "Cargo.lock", app / "Cargo.lock")
     built = build_crate(AN521, "an521-app", manifest=toml, binary="an521-app", image=0)
-    result = run_to_exit(AN521, built.elf, timeout=120)
+    result = run_to_exit(AN521, built.elf, timeout=300)
     assert result.exit_code == 0, result.text
-    m = re.search(r"on 2 cores: top class (\d+) scores((?: -?\d+)+)", result.text)
-    assert m, result.text
-    scores = np.array([int(v) for v in m.group(2).split()], np.int8)
-    host = api.run(KWS, "host", cores=2, inputs={name: x})
-    (out,) = host.outputs.values()
-    assert np.array_equal(scores, out.reshape(-1))
-    assert int(m.group(1)) == int(np.argmax(out.reshape(-1)))
-    assert api.check(host).ok  # and the host run is TFLM's, byte for byte
+    _expect(model, x, result.text, rf"on {cores} cores:")
 
 
 C_FLAGS = ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16", "-O2", "-ffreestanding",
@@ -76,17 +93,19 @@ C_FLAGS = ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16
 
 
 @pytest.mark.qemu
-def test_a_c_program_links_the_static_library_and_runs_it_on_both_cores(tmp_path):
+@pytest.mark.parametrize("cores", [1, 2])
+@pytest.mark.parametrize("name", ["kws_ref_model", "vww_96_int8"])
+def test_a_c_program_links_the_static_library_bit_exact(tmp_path, name, cores):
     """examples/an521-c: C start-up for both cores, Debian's arm-none-eabi-gcc and newlib,
-    the model's libkws.a and kws.h; bit-exact with TFLM."""
-    lib = api.build_library(KWS, AN521, tmp_path / "lib", name="kws", staticlib=True)
+    the model's libmodel.a and model.h."""
+    model = model_path(f"{name}.tflite")
+    lib = api.build_library(model, AN521, tmp_path / "lib", cores=cores, name="model", staticlib=True)
     a = lib.manifest["artifacts"]
     header = (lib.out / a["header"]).read_text()
-    assert "void kws_run(const int8_t *input0, int8_t *output0);" in header
-    assert f'#define KWS_MODEL_SHA256 "{lib.compiled.graph.digest}"' in header
-    g = lib.compiled.graph
-    (name,) = g.inputs
-    x = np.random.default_rng(9).integers(-128, 128, size=g.tensor(name).shape, dtype=np.int8)
+    assert "void model_run(const int8_t *input0, int8_t *output0);" in header
+    assert f'#define MODEL_MODEL_SHA256 "{lib.compiled.graph.digest}"' in header
+    assert f"#define MODEL_CORES {cores}" in header
+    x = _input(lib, 9)
     (tmp_path / "input.h").write_text(
         f"static const int8_t INPUT[{x.size}] = {{{', '.join(map(str, x.reshape(-1)))}}};\n")
     src = REPO_ROOT / "examples" / "an521-c"
@@ -97,14 +116,9 @@ def test_a_c_program_links_the_static_library_and_runs_it_on_both_cores(tmp_path
                            str(src / "startup.c"), str(src / "main.c"), str(lib.out / a["staticlib"]), "-lc", "-lgcc",
                            "-o", str(elf)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    result = run_to_exit(AN521, elf, timeout=120)
+    result = run_to_exit(AN521, elf, timeout=300)
     assert result.exit_code == 0, result.text
-    m = re.search(r"c: top class (\d+) scores((?: -?\d+)+)", result.text)
-    assert m, result.text
-    host = api.run(KWS, "host", cores=2, inputs={name: x})
-    (out,) = host.outputs.values()
-    assert np.array_equal(np.array([int(v) for v in m.group(2).split()], np.int8), out.reshape(-1))
-    assert api.check(host).ok
+    _expect(model, x, result.text, "c:")
 
 
 def _rp2040_app(tmp_path: Path, cores: int, x: np.ndarray):
@@ -153,3 +167,19 @@ def test_an_rp2040_hal_application_links_the_library(tmp_path):
     (out,) = host.outputs.values()
     assert np.array_equal(np.array([int(v) for v in m.group(2).split()], np.int8), out.reshape(-1))
     assert api.check(host).ok
+
+
+@pytest.mark.slow
+def test_the_library_build_reports_its_memory_as_the_firmware_build_does(tmp_path, capsys):
+    from arielml.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["build", str(KWS), "--board", "rp2040", "--emit", "lib", "--out", str(tmp_path / "lib")])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    m = re.search(r"arena ([\d,]+) B, runtime state ([\d,]+) B, constants ([\d,]+) B; with stacks and code about "
+                  r"([\d,]+) of ([\d,]+) B RAM, ([\d,]+) of ([\d,]+) B flash", out)
+    assert m, out
+    arena, runtime, consts, ram, board_ram, flash, board_flash = (int(v.replace(",", "")) for v in m.groups())
+    rp = get_board("rp2040")
+    assert ram > arena + runtime and flash > consts and (board_ram, board_flash) == (rp.memory("ram").size, rp.memory("flash").size)

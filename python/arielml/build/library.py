@@ -81,7 +81,8 @@ def build_library(model: Path, board: Board, out: Path | None = None, *, cores: 
         "inputs": io(g.inputs), "outputs": io(g.outputs), "tasks": len(compiled.tasks),
         "memory": {"arena_bytes": arena.size, "runtime_bytes": runtime_bytes(compiled),
                    "constants_bytes": crate.consts_bytes, "ram_estimate": fit["ram_estimate"],
-                   "flash_estimate": fit["flash_estimate"]},
+                   "flash_estimate": fit["flash_estimate"], "board_ram_bytes": board.memory("ram").size,
+                   "board_flash_bytes": board.memory("flash").size},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return Library(out, manifest, compiled, arena, crate=crate.dir, package=crate.package, lib=lib)

@@ -33,12 +33,14 @@ def build(model: Path, board_name: str, cores: int | None, out: Path | None, mod
     if emit != "firmware":
         lib = api.build_library(model, api.get_board(board_name), out, cores=cores, mode=mode, name=name,
                                 staticlib=emit == "staticlib", log=log)
-        if emit == "lib":
-            click.echo(f"library crate: {lib.crate} (in Cargo.toml: {lib.package} = {{ path = \"{lib.crate}\" }})")
-        else:
-            a = lib.manifest["artifacts"]
-            click.echo(f"static library: {lib.out / a['staticlib']}, header: {lib.out / a['header']}")
+        a, m = lib.manifest["artifacts"], lib.manifest["memory"]
+        click.echo(f"library crate: {lib.crate} (in Cargo.toml: {lib.package} = {{ path = \"{lib.crate}\" }})"
+                   if emit == "lib" else f"static library: {lib.out / a['staticlib']}, header: {lib.out / a['header']}")
         click.echo(f"manifest: {lib.manifest_path}")
+        click.echo(f"{lib.manifest['cores']} core(s), {lib.manifest['tasks']} tasks; arena {m['arena_bytes']:,} B, runtime "
+                   f"state {m['runtime_bytes']:,} B, constants {m['constants_bytes']:,} B; with stacks and code about "
+                   f"{m['ram_estimate']:,} of {m['board_ram_bytes']:,} B RAM, {m['flash_estimate']:,} of "
+                   f"{m['board_flash_bytes']:,} B flash")
         return
     if name is not None:
         raise UsageError("--name goes with --emit lib")
