@@ -44,6 +44,30 @@ fn bcast(s: &Shape4, n: usize, h: usize, w: usize, c: usize) -> usize {
 fn binary_tiled<T: Copy, U>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, U>, tile: &Tile, f: impl Fn(T, T) -> U) {
     let o = &s.output;
     let (rows, chans) = tile.clip(o.h, o.c);
+    if s.input1 == *o && s.input2 == *o {
+        // No broadcasting (a residual ADD): the three tensors share every offset, and the
+        // tile's channels of one pixel, or whole rows when it has all channels, are one run.
+        let (a, b) = (&a[..o.len()], &b[..o.len()]);
+        let out = &out[..o.len()];
+        let run = |start: usize, len: usize| {
+            for ((y, &x), &z) in out[start..start + len].iter().zip(&a[start..start + len]).zip(&b[start..start + len]) {
+                y.set(f(x, z));
+            }
+        };
+        for n in 0..o.n {
+            if chans.start == 0 && chans.end == o.c {
+                let row = o.w * o.c;
+                run(o.offset(n, rows.start, 0, 0), row * rows.len());
+            } else {
+                for h in rows.clone() {
+                    for w in 0..o.w {
+                        run(o.offset(n, h, w, chans.start), chans.len());
+                    }
+                }
+            }
+        }
+        return;
+    }
     for n in 0..o.n {
         for h in rows.clone() {
             for w in 0..o.w {
