@@ -23,7 +23,7 @@ static INPUT: [i8; model::INPUT0_LEN] =
     // SAFETY: i8 and u8 have the same size and every bit pattern is valid for both.
     unsafe { core::mem::transmute::<[u8; model::INPUT0_LEN], [i8; model::INPUT0_LEN]>(*include_bytes!("../../model/input.bin")) };
 
-/// Core 1's stack (the kernels need little).
+/// Core 1's stack: 2048 words.
 static CORE1_STACK: hal::multicore::Stack<2048> = hal::multicore::Stack::new();
 
 #[hal::entry]

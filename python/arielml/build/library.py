@@ -42,8 +42,10 @@ def build_library(model: Path, board: Board, out: Path | None = None, *, cores: 
         raise UsageError(f"--emit lib: {board.name} boots one image per core; libraries for such boards "
                          f"(one crate per image and the shared block) are not generated yet")
     cores = cores or len(board.cores)
-    out = Path(out) if out else default_out(Path(model), board, cores, mode).with_name(
-        default_out(Path(model), board, cores, mode).name + ("-staticlib" if staticlib else "-lib"))
+    if out is None:
+        firmware_out = default_out(Path(model), board, cores, mode)
+        out = firmware_out.with_name(firmware_out.name + ("-staticlib" if staticlib else "-lib"))
+    out = Path(out)
     compiled = compile_model(model, board=board, cores=cores, mode=mode)
     costs = stored_costs(board, compiled)
     if costs is not None:

@@ -21,6 +21,7 @@ from arielml.boards import REPO_ROOT, Board
 from arielml.codegen import safe
 from arielml.codegen.crate import GeneratedCrate, lockfile, model_id
 from arielml.codegen.model_rs import model_rs, rust_type, shared_bytes
+from arielml.lower.base import f32_lit
 from arielml.pipeline import Compiled
 from arielml.plan.arena import ArenaPlan
 
@@ -54,7 +55,7 @@ LIB_RS = """\
 //! call: `worker::<P>(core)`, which never returns. Workers may start before or after the
 //! first `run`; `run` returns when every core has finished its share. `P` says how cores
 //! wait for each other (`Spin` everywhere, `WfeSev` on dual-core Cortex-M). Each core that
-//! runs tasks needs its own stack (the kernels use little: a few hundred bytes); the arena
+//! runs tasks needs its own stack; the arena
 //! and the constants are statics of this crate. No heap, no interrupts, no serial link.
 #![no_std]
 
@@ -135,16 +136,12 @@ pub fn worker<P: Platform>(core: usize) -> ! {{
 """
 
 
-def _f32(v: float) -> str:
-    return f"{float(np.float32(v))!r}_f32".replace("inf", "f32::INFINITY")
-
-
 def _info(c: Compiled, name: str) -> str:
     t = c.graph.tensor(name)
     q = t.quant
     scale, zp = (float(q.scale[0]), int(q.zero_point[0])) if q is not None and len(q.scale) == 1 else (0.0, 0)
     return (f"TensorInfo {{ shape: &{list(t.shape)}, dtype: \"{t.dtype.value}\", len: {t.type.numel}, "
-            f"scale: {_f32(scale)}, zero_point: {zp} }}")
+            f"scale: {f32_lit(scale)}, zero_point: {zp} }}")
 
 
 CAPI_RS = """
