@@ -29,10 +29,19 @@ class Builder:
         self.sg = me.Subgraph()
         self.model = me.Model(subgraphs=[self.sg])
 
+    def subgraph(self):
+        """A further subgraph (what CALL_ONCE runs): pass it as `op(..., sg=)`; its index
+        in the model is its position in `self.model.subgraphs`."""
+        sg = self.me.Subgraph()
+        self.model.subgraphs.append(sg)
+        return sg
+
     def act(self, shape, dtype="float32", q=None):
-        """An activation; `q` = (scale, zero_point) for int8."""
+        """An activation; `q` = (scale, zero_point) for int8/uint8; dtype "resource" is a
+        variable's handle (VAR_HANDLE's output)."""
         tt = {"int8": self.s.TensorType.INT8, "float32": self.s.TensorType.FLOAT32,
-              "int32": self.s.TensorType.INT32}[dtype]
+              "int32": self.s.TensorType.INT32, "uint8": self.s.TensorType.UINT8,
+              "resource": self.s.TensorType.RESOURCE}[dtype]
         quant = None if q is None else self.me.Quantization(scales=float(q[0]), zero_points=int(q[1]))
         return self.me.Tensor(shape=tuple(shape), dtype=tt, quantization=quant)
 
@@ -51,7 +60,7 @@ class Builder:
     def i32(self, values):
         return self.const(np.array(values, np.int32))
 
-    def op(self, code, inputs, outputs, options=None, **fields):
+    def op(self, code, inputs, outputs, options=None, sg=None, **fields):
         op = self.me.Operator(opcode=getattr(self.s.BuiltinOperator, code), inputs=list(inputs),
                               outputs=list(outputs))
         if options is not None:
@@ -60,8 +69,8 @@ class Builder:
                 setattr(opts, k, v)
             op._fb.builtinOptionsType = getattr(self.s.BuiltinOptions, options)
             op._fb.builtinOptions = opts
-        self.sg.operators.append(op)
-        return outputs[0] if len(outputs) == 1 else outputs
+        (sg or self.sg).operators.append(op)
+        return outputs[0] if len(outputs) == 1 else outputs if outputs else None
 
     def build(self, inputs, outputs) -> bytes:
         self.sg.inputs, self.sg.outputs = list(inputs), list(outputs)

@@ -17,7 +17,7 @@ from arielml.errors import UsageError
 from arielml.ir import Graph
 from arielml.lower import Lowered, lower_graph
 from arielml.oracle.check import check_onnx, check_tflite
-from arielml.oracle.host import execution_order, run_tasks
+from arielml.oracle.host import Session, execution_order
 from arielml.oracle.reference import OnnxReference, TflmReference
 from arielml.oracle.tensors_io import load_sequence, random_inputs
 from arielml.pipeline import compile_model
@@ -92,8 +92,8 @@ def run(model: Path, board: str = "host", *, cores: int | None = None, inputs: I
     if board == "host":
         c = compile_model(model, cores=cores or 1)
         frames, seq = _frames(c.graph, inputs, seed)
-        order = execution_order(c.schedule)
-        steps = [(x, run_tasks(c.graph, x, c.tasks, order, c.lowered)) for x in frames]
+        session = Session(c.graph, c.tasks, execution_order(c.schedule), c.lowered)
+        steps = [(x, session.invoke(x)) for x in frames]
         return Ran(model, c.graph, steps, seq, lowered=c.lowered)
     b = get_board(board)
     if port is not None:

@@ -18,16 +18,18 @@ from arielml.errors import UsageError
 from arielml.frontends import tflite_conv as conv
 from arielml.frontends import tflite_elementwise as elt
 from arielml.frontends import tflite_shape as shp
+from arielml.frontends import tflite_state as state
 from arielml.frontends.common import UnsupportedOps, printable
 from arielml.frontends.tflite_ctx import Ctx
 from arielml.frontends.tflite_reader import RawModel, RawTensor, read_model
 from arielml.ir import DType, Graph, Quant, Tensor, TensorType, VerifyError, verify
 
 # One registry, from the converters each family module declares next to its converters.
-REGISTRY = {**conv.CONVERTERS, **elt.CONVERTERS, **shp.CONVERTERS}
+REGISTRY = {**conv.CONVERTERS, **elt.CONVERTERS, **shp.CONVERTERS, **state.CONVERTERS}
 
-# Control flow means more than one subgraph; refused with a precise message.
-_CONTROL_FLOW = {B.WHILE, B.IF, B.CALL_ONCE, getattr(B, "CALL", -1)}
+# Control flow (other subgraphs run by ops) is refused with a precise message; CALL_ONCE
+# of an init subgraph is not control flow here (tflite_state evaluates it at build time).
+_CONTROL_FLOW = {B.WHILE, B.IF, getattr(B, "CALL", -1)}
 
 _DTYPES = {0: DType.FLOAT32, 2: DType.INT32, 3: DType.UINT8, 4: DType.INT64, 6: DType.BOOL,
            7: DType.INT16, 9: DType.INT8}
@@ -44,14 +46,14 @@ def _check_supported(raw: RawModel) -> None:
     counts = collections.Counter(opcode_name(op.code, op.custom) for op in raw.ops
                                  if op.code not in REGISTRY)
     flow = sorted({opcode_name(op.code) for op in raw.ops if op.code in _CONTROL_FLOW})
-    if flow or raw.num_subgraphs > 1:
+    if flow or raw.num_subgraphs > 1 + len(set(state.init_subgraphs(raw))):
         raise UsageError(f"{raw.path}: control flow is not supported ({raw.num_subgraphs} "
                          f"subgraphs{', ops ' + ', '.join(flow) if flow else ''})")
     if counts:
         raise UnsupportedOps(raw.path, counts)
 
 
-def _tensor_type(raw: RawModel, t: RawTensor) -> TensorType:
+def tensor_type(raw: RawModel, t: RawTensor) -> TensorType:
     dtype = _DTYPES.get(t.type)
     if dtype is None:
         raise UsageError(f"{raw.path}: tensor {t.name!r} has unsupported type code {t.type}")
@@ -74,7 +76,9 @@ def _tensor_type(raw: RawModel, t: RawTensor) -> TensorType:
 def _tensors(raw: RawModel) -> dict[int, Tensor]:
     result, seen = {}, set()
     for t in raw.tensors:
-        ttype = _tensor_type(raw, t)
+        if t.type == state.RESOURCE:
+            continue  # a variable's handle: `state.variables` gives its variable tensor
+        ttype = tensor_type(raw, t)
         # Converters join fused names with ';': the first part is the readable one.
         name = t.name.split(";")[0] or f"t{t.index}"
         if name in seen:
@@ -123,6 +127,7 @@ def convert(raw: RawModel) -> Graph:
     _check_supported(raw)
     _index_check(raw)
     tensors = _tensors(raw)
+    tensors.update(state.variables(raw, tensors))
     _check_hybrid(raw, tensors)
     ctx_tensors = {t.name: t for t in tensors.values()}
     ops = []

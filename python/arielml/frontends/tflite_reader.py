@@ -59,6 +59,14 @@ class RawOp:
 
 
 @dataclass
+class RawSubgraph:
+    tensors: list[RawTensor]
+    ops: list[RawOp]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass
 class RawModel:
     path: str
     num_subgraphs: int
@@ -67,6 +75,9 @@ class RawModel:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     buffers: dict[int, bytes]  # only the buffers tensors refer to, non-empty ones
+    # Every subgraph, subgraph 0 (the fields above) included: the others are what
+    # CALL_ONCE runs (tflite_state.py).
+    subgraphs: list[RawSubgraph] | None = None
 
 
 def _builtin_code(oc) -> int:
@@ -158,20 +169,24 @@ def read_model(data: bytes, path: str) -> RawModel:
         num_sg = r.count(m.SubgraphsLength(), 4, "subgraph")
         if num_sg == 0:
             raise UsageError(f"{path}: model has no subgraph")
-        sg = m.Subgraphs(0)
         codes = r.opcodes(m)
-        tensors = [r.tensor(i, sg.Tensors(i))
-                   for i in range(r.count(sg.TensorsLength(), 4, "tensor"))]
-        ops = [r.op(i, sg.Operators(i), codes)
-               for i in range(r.count(sg.OperatorsLength(), 4, "operator"))]
+        subgraphs = []
+        for k in range(num_sg):
+            sg = m.Subgraphs(k)
+            tensors = [r.tensor(i, sg.Tensors(i))
+                       for i in range(r.count(sg.TensorsLength(), 4, "tensor"))]
+            ops = [r.op(i, sg.Operators(i), codes)
+                   for i in range(r.count(sg.OperatorsLength(), 4, "operator"))]
+            subgraphs.append(RawSubgraph(tensors, ops, r.ints(sg.InputsAsNumpy(), "inputs"),
+                                         r.ints(sg.OutputsAsNumpy(), "outputs")))
         num_buffers = r.count(m.BuffersLength(), 4, "buffer")
         buffers = {}
-        for t in tensors:
+        for t in (t for sg in subgraphs for t in sg.tensors):
             if 0 < t.buffer < num_buffers and t.buffer not in buffers:
                 buffers[t.buffer] = r.buffer(m, t.buffer)
-        return RawModel(path, num_sg, tensors, ops, r.ints(sg.InputsAsNumpy(), "inputs"),
-                        r.ints(sg.OutputsAsNumpy(), "outputs"),
-                        {k: v for k, v in buffers.items() if v})
+        main = subgraphs[0]
+        return RawModel(path, num_sg, main.tensors, main.ops, main.inputs, main.outputs,
+                        {k: v for k, v in buffers.items() if v}, subgraphs)
     except DECODE_ERRORS as e:
         raise UsageError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__})") from None
 
@@ -186,7 +201,9 @@ def read_options(raw: RawOp, cls_name: str, fields: tuple[str, ...], path: str) 
         else:
             # An absent table reads as all defaults: point at an empty vtable.
             opts.Init(b"\x04\x00\x04\x00\x04\x00\x00\x00", 4)
-        return {f: getattr(opts, f)() for f in fields}
+        values = {f: getattr(opts, f)() for f in fields}
+        # String fields (VAR_HANDLE's container and shared_name) come back as bytes.
+        return {f: v.decode("utf-8", "replace") if isinstance(v, bytes) else v for f, v in values.items()}
     except DECODE_ERRORS as e:
         raise UsageError(f"{path}: corrupt options on op {raw.index} "
                          f"({type(e).__name__})") from None

@@ -42,7 +42,12 @@ class Graph:
         for op in self.ops:
             used.update(op.inputs)
             used.update(op.outputs)
-        return [t for n, t in self.tensors.items() if n in used and not t.is_const]
+        return [t for n, t in self.tensors.items() if n in used and not t.is_const and not t.is_state]
+
+    def variables(self) -> list[Tensor]:
+        """The variables (tensors with persistent storage) the graph reads or writes."""
+        used = {n for op in self.ops for n in op.inputs + op.outputs}
+        return [t for n, t in self.tensors.items() if n in used and t.is_state]
 
     def constants(self) -> list[Tensor]:
         used = {n for op in self.ops for n in op.inputs}

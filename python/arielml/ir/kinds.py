@@ -61,6 +61,10 @@ class OpKind(enum.Enum):
     TRANSPOSE = "TRANSPOSE"
     PACK = "PACK"
     SHAPE = "SHAPE"
+    # Variables (Tensor.is_state): READ copies the variable's value into a tensor,
+    # ASSIGN copies a tensor into the variable (its output), for the next invocation.
+    READ_VARIABLE = "READ_VARIABLE"
+    ASSIGN_VARIABLE = "ASSIGN_VARIABLE"
 
 
 Rule = Callable[[Op, list[tuple[int, ...]]], list[tuple[int, ...]]]
@@ -113,6 +117,8 @@ KINDS: dict[OpKind, Kind] = {
     OpKind.SPLIT: Kind(shape=s.split),
     OpKind.TRANSPOSE: Kind(shape=s.transpose),
     OpKind.SHAPE: Kind(shape=s.shape_of),
+    OpKind.READ_VARIABLE: Kind(per_element=2.0),
+    OpKind.ASSIGN_VARIABLE: Kind(per_element=2.0),
 }
 assert set(KINDS) == set(OpKind), "every op kind has its record"
 

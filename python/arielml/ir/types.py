@@ -114,10 +114,19 @@ class Tensor:
     # Index of the tensor in the source model (TFLite subgraph 0), when it has one: lets
     # checks find the reference interpreter's copy of every intermediate tensor.
     source_index: int | None = field(default=None, compare=False)
+    # A variable (resource variable): a tensor with persistent storage, kept across
+    # invocations; `init` is its value before the first invocation (from the model's
+    # initialisation subgraph, or TFLM's default fill). Never constant, never planned
+    # in the arena; READ_VARIABLE copies it out, ASSIGN_VARIABLE writes it.
+    init: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_const(self) -> bool:
         return self.data is not None
+
+    @property
+    def is_state(self) -> bool:
+        return self.init is not None
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -32,11 +32,13 @@ def _check_tensor(t: Tensor) -> None:
         problem = ty.quant.problem(ty.shape, ty.dtype)
         if problem:
             raise VerifyError(f"tensor {t.name!r}: {problem}")
-    if t.data is not None:
-        if tuple(t.data.shape) != ty.shape or t.data.dtype != ty.dtype.numpy:
+    for what, data in (("data", t.data), ("initial value", t.init)):
+        if data is not None and (tuple(data.shape) != ty.shape or data.dtype != ty.dtype.numpy):
             raise VerifyError(
-                f"tensor {t.name!r}: data {t.data.dtype}{list(t.data.shape)} "
+                f"tensor {t.name!r}: {what} {data.dtype}{list(data.shape)} "
                 f"does not match type {ty}")
+    if t.is_const and t.is_state:
+        raise VerifyError(f"tensor {t.name!r}: a variable cannot be a constant")
 
 
 def _check_dtypes(op: Op, ins: list[Tensor], outs: list[Tensor]) -> None:
@@ -91,7 +93,29 @@ def _check_weighted(op: Op, ins: list[Tensor], outs: list[Tensor], where: str) -
                               f"{w.quant.axis}, expected {ch_axis}")
 
 
-def _check_op(g: Graph, op: Op, defined: set[str], index: int) -> None:
+def _check_state(g: Graph, op: Op, where: str, assigned: set[str]) -> None:
+    """Variables are touched only by READ_VARIABLE (its input) and ASSIGN_VARIABLE (its
+    output), and assigned at most once per invocation."""
+    for k, name in enumerate(op.inputs):
+        if g.tensors[name].is_state and (op.kind, k) != (OpKind.READ_VARIABLE, 0):
+            raise VerifyError(f"{where}: reads variable {name!r} (only READ_VARIABLE may)")
+    for name in op.outputs:
+        if g.tensors[name].is_state:
+            if op.kind is not OpKind.ASSIGN_VARIABLE:
+                raise VerifyError(f"{where}: writes variable {name!r} (only ASSIGN_VARIABLE may)")
+            if name in assigned:
+                raise VerifyError(f"{where}: variable {name!r} is assigned twice in one invocation")
+            assigned.add(name)
+    if op.kind is OpKind.READ_VARIABLE and not g.tensors[op.inputs[0]].is_state:
+        raise VerifyError(f"{where}: reads {op.inputs[0]!r}, which is not a variable")
+    if op.kind is OpKind.READ_VARIABLE and op.inputs[0] in assigned:
+        raise VerifyError(f"{where}: reads variable {op.inputs[0]!r} after its ASSIGN_VARIABLE in the "
+                          "same invocation (not supported: every read sees the previous invocation's value)")
+    if op.kind is OpKind.ASSIGN_VARIABLE and not g.tensors[op.outputs[0]].is_state:
+        raise VerifyError(f"{where}: assigns {op.outputs[0]!r}, which is not a variable")
+
+
+def _check_op(g: Graph, op: Op, defined: set[str], index: int, assigned: set[str]) -> None:
     where = f"op #{index} {op.kind.value}"
     if not op.outputs:
         raise VerifyError(f"{where}: has no outputs")
@@ -104,9 +128,12 @@ def _check_op(g: Graph, op: Op, defined: set[str], index: int) -> None:
     for name in op.outputs:
         if name not in g.tensors:
             raise VerifyError(f"{where}: unknown output tensor {name!r}")
+        if g.tensors[name].is_state:
+            continue  # defined from the start; assigned once (_check_state)
         if name in defined or g.tensors[name].is_const:
             raise VerifyError(f"{where}: tensor {name!r} is written twice")
         defined.add(name)
+    _check_state(g, op, where, assigned)
     ins = [g.tensors[n] for n in op.inputs]
     outs = [g.tensors[n] for n in op.outputs]
     try:
@@ -135,8 +162,11 @@ def verify(g: Graph) -> Graph:
         if name not in g.tensors or g.tensors[name].is_const:
             raise VerifyError(f"graph input {name!r} is missing or constant")
         defined.add(name)
+    # A variable holds a value before any op runs: the previous invocation's (or its init).
+    defined.update(n for n, t in g.tensors.items() if t.is_state)
+    assigned: set[str] = set()
     for i, op in enumerate(g.ops):
-        _check_op(g, op, defined, i)
+        _check_op(g, op, defined, i, assigned)
     for name in g.outputs:
         if name not in defined and not (name in g.tensors and g.tensors[name].is_const):
             raise VerifyError(f"graph output {name!r} is never produced")

@@ -61,7 +61,8 @@ def fold_constants(g: Graph) -> Graph:
 
 
 def eliminate_dead_code(g: Graph) -> Graph:
-    live = set(g.outputs)
+    # Assigning a variable is an effect the next invocation sees: always live.
+    live = set(g.outputs) | {n for n, t in g.tensors.items() if t.is_state}
     kept = []
     for op in reversed(g.ops):
         if any(o in live for o in op.outputs):

@@ -88,7 +88,11 @@ def build_tasks(g: Graph, parts_per_op: list[int], *, exact: bool = True) -> lis
     op's input is dead before its consumers write (less RAM); still no global barrier,
     independent branches still overlap.
     """
-    producer = g.producers()
+    # A variable's producer (its ASSIGN) runs after its readers: it is not a data
+    # dependency of them (they read the previous invocation's value, finished before this
+    # invocation starts); instead the ASSIGN waits for every reader (write after read).
+    producer = {n: i for n, i in g.producers().items() if not g.tensors[n].is_state}
+    readers = {n: [i for i in idx] for n, idx in g.consumers().items() if g.tensors[n].is_state}
     tasks: list[Task] = []
     by_op: dict[int, list[Task]] = {}
     for i, op in enumerate(g.ops):
@@ -104,6 +108,8 @@ def build_tasks(g: Graph, parts_per_op: list[int], *, exact: bool = True) -> lis
                 for t in by_op[producer[name]]:
                     if need is None or _overlaps(t.tile.rows, need):
                         deps.append(t.id)
+            for name in op.outputs:
+                deps += [t.id for r in readers.get(name, ()) for t in by_op[r]]
             task = Task(len(tasks), tile, tuple(sorted(set(deps))))
             tasks.append(task)
             mine.append(task)
