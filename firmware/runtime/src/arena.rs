@@ -30,6 +30,12 @@ impl<const N: usize> Arena<N> {
         Arena(UnsafeCell::new([0; N]))
     }
 
+    /// An arena holding `bytes` from boot (the variables' state region: its initial
+    /// values come with the image and are never reset between inferences).
+    pub const fn with_bytes(bytes: [u8; N]) -> Self {
+        Arena(UnsafeCell::new(bytes))
+    }
+
     fn check<T>(offset: usize, len: usize) -> usize {
         let bytes = len * core::mem::size_of::<T>();
         assert!(offset % core::mem::align_of::<T>() == 0 && offset + bytes <= N, "arena view out of bounds");

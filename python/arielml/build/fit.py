@@ -10,6 +10,7 @@ from arielml.codegen import GeneratedCrate
 from arielml.errors import UsageError
 from arielml.pipeline import CODE_ESTIMATE, Compiled
 from arielml.plan.arena import ArenaPlan
+from arielml.plan.state import plan_state
 
 # Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
 # the server, the executor's per-core words, the serial lock.
@@ -45,7 +46,9 @@ def check_fit(board: Board, c: Compiled, arena: ArenaPlan, crate: GeneratedCrate
         stacks = board.firmware.stack_bytes * len(im.cores)
         state = (RUNTIME_FIXED + 8 * len(c.tasks) if k == 0 else 0) + scratch_bytes(c, im.cores)
         # (label, bytes) of what the image's RAM holds, as the refusal names them
-        parts = ([("arena", arena.size), ("runtime", state), ("stacks", stacks)] if not multi else
+        # The variables' persistent region (plan/state.py) is RAM of its own, beside the arena.
+        parts = ([("arena", arena.size), ("state", plan_state(c.graph).size), ("runtime", state),
+                  ("stacks", stacks)] if not multi else
                  [("stack", stacks), ("runtime", state), ("shared block", block if ram == shared else 0)])
         need_ram = sum(n for _, n in parts)
         need_flash = crate.image_consts[k] + CODE_ESTIMATE

@@ -23,6 +23,7 @@ from arielml.codegen.model_rs import INJECT_ENV, injection
 from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.plan.arena import ArenaPlan, plan_arena
+from arielml.plan.state import plan_state
 from arielml.schedule.profiles import load_profile
 
 
@@ -60,6 +61,7 @@ def default_out(model: Path, board: Board, cores: int, mode: str) -> Path:
 def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, crate, tc,
               artifacts: dict) -> dict:
     g = c.graph
+    state = plan_state(g)
     images = _images(board, crate, artifacts)
     used = images[0]["use"]
 
@@ -88,7 +90,10 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, crate, tc,
         "memory": {
             "arena_bytes": arena.size,
             "runtime_bytes": runtime_bytes(c),
-            "peak_ram_bytes": arena.size + runtime_bytes(c),
+            # The variables' persistent region, beside the arena (plan/state.py).
+            "state_bytes": state.size,
+            "variables": {n: {"offset": state.offsets[n], "bytes": state.sizes[n]} for n in sorted(state.offsets)},
+            "peak_ram_bytes": arena.size + state.size + runtime_bytes(c),
             "constants_bytes": crate.consts_bytes,
             "elf_flash_bytes": used.flash_bytes,
             "elf_ram_bytes": used.ram_bytes,
@@ -159,7 +164,8 @@ def build_compiled(compiled: Compiled, board: Board, out: Path, *, log=None) -> 
     out.mkdir(parents=True, exist_ok=True)
     n = len(crate.images)
     log(f"{len(compiled.tasks)} tasks on {compiled.cores} core(s)" + (f" in {n} images" if n > 1 else "")
-        + f", arena {arena.size:,} bytes; generating the crate in {crate.dir}")
+        + f", arena {arena.size:,} bytes" + (f", variables {st:,} bytes" if (st := plan_state(compiled.graph).size) else "")
+        + f"; generating the crate in {crate.dir}")
     crate.write()
     images, result = [], None
     for k in range(n):

@@ -21,6 +21,7 @@ from arielml.codegen.library import generate_library
 from arielml.errors import UsageError
 from arielml.pipeline import compile_graph, compile_model
 from arielml.plan.arena import plan_arena
+from arielml.plan.state import plan_state
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def build_library(model: Path, board: Board, out: Path | None = None, *, cores: 
         "crate": {"dir": str(crate.dir), "package": crate.package, "lib": lib},
         "toolchain": {"rustc": str(result.toolchain.rustc), "version": result.toolchain.version},
         "inputs": io(g.inputs), "outputs": io(g.outputs), "tasks": len(compiled.tasks),
-        "memory": {"arena_bytes": arena.size, "runtime_bytes": runtime_bytes(compiled),
+        "memory": {"arena_bytes": arena.size, "state_bytes": plan_state(compiled.graph).size,
+                   "runtime_bytes": runtime_bytes(compiled),
                    "constants_bytes": crate.consts_bytes, "ram_estimate": fit["ram_estimate"],
                    "flash_estimate": fit["flash_estimate"], "board_ram_bytes": board.memory("ram").size,
                    "board_flash_bytes": board.memory("flash").size},

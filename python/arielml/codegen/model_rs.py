@@ -15,6 +15,7 @@ from arielml.errors import UsageError
 from arielml.lower import RustCx
 from arielml.pipeline import Compiled
 from arielml.plan.arena import ArenaPlan
+from arielml.plan.state import StatePlan, plan_state
 
 _RUST_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "u8", np.dtype(np.int16): "i16",
                np.dtype(np.int32): "i32", np.dtype(np.uint32): "u32",
@@ -54,6 +55,22 @@ pub struct Shared {{
 }};
 static ARENA: &Arena<ARENA_BYTES> = &SHARED.arena;
 """
+
+STATE = """
+/// The variables' persistent state: outside the arena (never reused), initialised at boot
+/// with their initial values, kept across inferences.
+pub const STATE_BYTES: usize = {size};
+static STATE: Arena<STATE_BYTES> = Arena::with_bytes({init});
+"""
+
+
+def state_rs(state: StatePlan) -> str:
+    """The STATE static of a model with variables (nothing for one without)."""
+    if not state:
+        return ""
+    if not any(state.init):
+        return STATE.format(size=state.size, init="[0; STATE_BYTES]")
+    return STATE.format(size=state.size, init="[" + ", ".join(str(b) for b in state.init) + "]")
 
 SECTION = """\
 // Multi-image board: at the same address in every image (see the generated memory.x);
@@ -111,20 +128,23 @@ class ConstBlob:
 
 
 class Cx(RustCx):
-    def __init__(self, c: Compiled, arena: ArenaPlan, blob: ConstBlob):
+    def __init__(self, c: Compiled, arena: ArenaPlan, blob: ConstBlob, state: StatePlan | None = None):
         self.c, self.arena, self.blob = c, arena, blob
+        self.state = state or plan_state(c.graph)
 
-    def _view(self, tensor: str) -> tuple[int, int, str]:
+    def _view(self, tensor: str) -> tuple[str, int, int, str]:
         t = self.c.graph.tensor(tensor)
-        return self.arena.offsets[tensor], t.type.numel, rust_type(t.dtype.numpy)
+        if t.is_state:  # a variable: in the persistent region, never in the arena
+            return "STATE", self.state.offsets[tensor], t.type.numel, rust_type(t.dtype.numpy)
+        return "ARENA", self.arena.offsets[tensor], t.type.numel, rust_type(t.dtype.numpy)
 
     def input(self, tensor: str) -> str:
-        off, n, ty = self._view(tensor)
-        return f"ARENA.read::<{ty}>({off}, {n})"
+        region, off, n, ty = self._view(tensor)
+        return f"{region}.read::<{ty}>({off}, {n})"
 
     def output(self, tensor: str) -> str:
-        off, n, ty = self._view(tensor)
-        return f"ARENA.write::<{ty}>({off}, {n})"
+        region, off, n, ty = self._view(tensor)
+        return f"{region}.write::<{ty}>({off}, {n})"
 
     def const(self, key: str, array: np.ndarray) -> str:
         off, n, ty = self.blob.add(key, array)
@@ -150,7 +170,11 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
     never called here), and the shared block goes to the `.arielml_shared` section.
     """
     blob = ConstBlob()
-    cx = Cx(c, arena, blob)
+    state = plan_state(c.graph)
+    if state and image_cores is not None:
+        raise UsageError(f"{c.source.name}: a model with variables on a multi-image board is not "
+                         "supported yet (each image would hold its own copy of the state)")
+    cx = Cx(c, arena, blob, state)
     funcs = []
     inject = injection()
     here = None
@@ -183,6 +207,7 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
     text = HEADER.format(source=safe.comment(c.source.name), cores=c.cores, mode=c.mode, arena=max(arena.size, 8),
                          blob=len(blob.data), blob_file=blob_file, tasks=len(c.tasks),
                          section=SECTION if image_cores is not None else "")
+    text += state_rs(state)
     text += "\n" + "\n".join(funcs) + f"""
 static TASKS: [Task; {n}] = [
 {tasks},

@@ -32,10 +32,12 @@ def activation_uses(c: Compiled) -> dict[str, Uses]:
     readers: dict[str, set[int]] = {}
     for t in c.tasks:
         op = c.graph.ops[t.tile.op]
+        # Variables live in the persistent state region (plan/state.py), not the arena.
         for name in op.outputs:
-            writers.setdefault(name, set()).add(t.id)
+            if not c.graph.tensor(name).is_state:
+                writers.setdefault(name, set()).add(t.id)
         for name in op.inputs:
-            if not c.graph.tensor(name).is_const:
+            if not c.graph.tensor(name).is_const and not c.graph.tensor(name).is_state:
                 readers.setdefault(name, set()).add(t.id)
     names = set(writers) | set(readers) | set(c.graph.inputs)
     return {n: Uses(frozenset(writers.get(n, ())), frozenset(readers.get(n, ()))) for n in names}
