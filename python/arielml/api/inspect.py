@@ -40,6 +40,8 @@ class Report:
     peak_activation_bytes: int = 0
     inputs: list[dict] = field(default_factory=list)
     outputs: list[dict] = field(default_factory=list)
+    # Variables (persistent state kept across invocations): bytes, beside the activations.
+    state_bytes: int = 0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -67,7 +69,7 @@ def peak_activation_bytes(g: Graph) -> int:
     peak = 0
     for i in range(max(n, 1)):
         live = sum(g.tensors[t].type.nbytes for t, b in born.items()
-                   if b <= i <= last.get(t, b) and not g.tensors[t].is_const)
+                   if b <= i <= last.get(t, b) and not g.tensors[t].is_const and not g.tensors[t].is_state)
         peak = max(peak, live)
     return peak
 
@@ -82,7 +84,8 @@ def inspect_graph(g: Graph, model: str = "") -> Report:
     acts = {t.name: t.type.nbytes for t in g.activations()}
     return Report(model or g.source, rows, {}, sum(r.macs for r in rows),
                   sum(t.type.nbytes for t in g.constants()), sum(acts.values()),
-                  peak_activation_bytes(g), _io(g, g.inputs), _io(g, g.outputs))
+                  peak_activation_bytes(g), _io(g, g.inputs), _io(g, g.outputs),
+                  sum(t.type.nbytes for t in g.variables()))
 
 
 def inspect_model(path: str | Path, *, optimize: bool = True) -> Report:

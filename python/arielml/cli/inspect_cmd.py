@@ -37,7 +37,7 @@ def _summary(report: Report) -> str:
         f"weights: {report.total_weight_bytes:,} bytes",
         f"activations (sum of all tensors): {report.total_activation_bytes:,} bytes",
         f"peak activations (graph order): {report.peak_activation_bytes:,} bytes",
-    ])
+    ] + ([f"variables (state kept across invocations): {report.state_bytes:,} bytes"] if report.state_bytes else []))
 
 
 @click.command()

@@ -49,6 +49,7 @@ def _check_supported(raw: RawModel) -> None:
     if flow or raw.num_subgraphs > 1 + len(set(state.init_subgraphs(raw))):
         raise UsageError(f"{raw.path}: control flow is not supported ({raw.num_subgraphs} "
                          f"subgraphs{', ops ' + ', '.join(flow) if flow else ''})")
+    counts.update(state.init_refusals(raw, opcode_name))
     if counts:
         raise UnsupportedOps(raw.path, counts)
 
@@ -127,7 +128,7 @@ def convert(raw: RawModel) -> Graph:
     _check_supported(raw)
     _index_check(raw)
     tensors = _tensors(raw)
-    tensors.update(state.variables(raw, tensors))
+    tensors.update(state.variables(raw, tensors, tensor_type))
     _check_hybrid(raw, tensors)
     ctx_tensors = {t.name: t for t in tensors.values()}
     ops = []

@@ -23,7 +23,6 @@ from arielml.frontends.tflite_reader import RawModel, RawOp, RawSubgraph, read_o
 from arielml.ir import Op, OpKind, Tensor, TensorType
 
 RESOURCE = 13  # TensorType RESOURCE: a variable's handle, not data
-_STATE_OPS = (B.VAR_HANDLE, B.READ_VARIABLE, B.ASSIGN_VARIABLE, B.CALL_ONCE)
 
 
 def _key(raw: RawModel, op: RawOp) -> tuple[str, str]:
@@ -61,15 +60,26 @@ def init_subgraphs(raw: RawModel) -> list[int]:
     return out
 
 
+def init_refusals(raw: RawModel, opcode_name) -> dict[str, int]:
+    """What the init subgraphs hold beyond assignments of constants, by op name (listed
+    with the model's unsupported ops, all at once)."""
+    out: dict[str, int] = {}
+    for k in sorted(set(init_subgraphs(raw))):
+        for op in raw.subgraphs[k].ops:
+            if op.code not in (B.VAR_HANDLE, B.ASSIGN_VARIABLE):
+                name = f"{opcode_name(op.code, op.custom)} in CALL_ONCE init subgraph {k}"
+                out[name] = out.get(name, 0) + 1
+    return out
+
+
 def _first_state_use(raw: RawModel) -> int:
     uses = [op.index for op in raw.ops if op.code in (B.READ_VARIABLE, B.ASSIGN_VARIABLE)]
     return min(uses, default=len(raw.ops))
 
 
-def _evaluate_init(raw: RawModel, k: int) -> dict[tuple[str, str], tuple[TensorType, bytes]]:
-    """What init subgraph k assigns: variable key -> (type, bytes) of the constant."""
-    from arielml.frontends.tflite import opcode_name, tensor_type  # the importing module's helpers
-
+def _evaluate_init(raw: RawModel, k: int, tensor_type) -> dict[tuple[str, str], tuple[TensorType, bytes]]:
+    """What init subgraph k assigns: variable key -> (type, bytes) of the constant.
+    (Its other ops were refused before, with the model's unsupported ops: init_refusals.)"""
     sg = raw.subgraphs[k]
     handles = _handles(raw, sg)
     values = {}
@@ -77,9 +87,8 @@ def _evaluate_init(raw: RawModel, k: int) -> dict[tuple[str, str], tuple[TensorT
         if op.code == B.VAR_HANDLE:
             continue
         if op.code != B.ASSIGN_VARIABLE:
-            raise UsageError(f"{raw.path}: CALL_ONCE init subgraph {k}: op {op.index} "
-                             f"{opcode_name(op.code, op.custom)} is not supported (an init subgraph "
-                             "may only assign constants to variables)")
+            raise UsageError(f"{raw.path}: CALL_ONCE init subgraph {k}: op {op.index} is not supported "
+                             "(an init subgraph may only assign constants to variables)")
         key = _handle(raw, op, handles, "ASSIGN_VARIABLE")
         t = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and 0 <= op.inputs[1] < len(sg.tensors) else None
         blob = raw.buffers.get(t.buffer) if t is not None else None
@@ -90,9 +99,10 @@ def _evaluate_init(raw: RawModel, k: int) -> dict[tuple[str, str], tuple[TensorT
     return values
 
 
-def variables(raw: RawModel, tensors: dict[int, Tensor]) -> dict[int, Tensor]:
+def variables(raw: RawModel, tensors: dict[int, Tensor], tensor_type) -> dict[int, Tensor]:
     """Resource tensor index of subgraph 0 -> its variable tensor (shared by every handle
-    of one variable). Refuses what TFLM would not run and what is not supported."""
+    of one variable). Refuses what TFLM would not run and what is not supported.
+    `tensor_type(raw, raw_tensor)`: the importer's type of a raw tensor."""
     handles = _handles(raw, raw.subgraphs[0])
     inits = init_subgraphs(raw)
     extra = sorted(set(range(1, raw.num_subgraphs)) - set(inits))
@@ -118,7 +128,7 @@ def variables(raw: RawModel, tensors: dict[int, Tensor]) -> dict[int, Tensor]:
             read.append((op.index, _handle(raw, op, handles, "READ_VARIABLE")))
     init: dict[tuple[str, str], tuple[TensorType, bytes]] = {}
     for k in inits:
-        init.update(_evaluate_init(raw, k))
+        init.update(_evaluate_init(raw, k, tensor_type))
     for key, (ty, _) in init.items():
         types.setdefault(key, ty)
     by_key: dict[tuple[str, str], Tensor] = {}
