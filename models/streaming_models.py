@@ -9,9 +9,9 @@ tflite_test_models.Builder over tflite-micro's model_editor; never commit the ou
   is dropped and the rest assigned back for the next invocation; the window goes through
   CONV_2D -> DEPTHWISE_CONV_2D -> FULLY_CONNECTED -> QUANTIZE int8 -> uint8 (the output).
   The same frame twice gives different outputs, because the window differs.
-- `accumulator_model()`: two variables: `acc` (initialised by CALL_ONCE) and `count`
-  (never initialised: TFLM fills it with its zero point); each invocation adds the input
-  to both and outputs both sums.
+- `accumulator_model()`: three variables: int8 `acc` (initialised by CALL_ONCE), int8
+  `count` (never initialised: TFLM fills it with its zero point) and float32 `sum` (never
+  initialised: zero); each invocation adds the input to each and outputs the three sums.
 """
 
 from __future__ import annotations
@@ -105,7 +105,13 @@ def accumulator_model(n: int = 4) -> bytes:
         total = b.op("ADD", [prev, x], [_q8(b, [1, n], qv)], "AddOptions", fusedActivationFunction=0)
         b.op("ASSIGN_VARIABLE", [h, total], [])
         outs.append(total)
-    return b.build([x], outs)
+    # A float32 variable without init (TFLM: zero bytes): the running sum of the real inputs.
+    h = _var(b, "sum")
+    prev = b.op("READ_VARIABLE", [h], [b.act([1, n], "float32")])
+    real = b.op("DEQUANTIZE", [x], [b.act([1, n], "float32")])
+    total = b.op("ADD", [prev, real], [b.act([1, n], "float32")], "AddOptions", fusedActivationFunction=0)
+    b.op("ASSIGN_VARIABLE", [h, total], [])
+    return b.build([x], outs + [total])
 
 
 def write_all(out_dir: Path) -> list[Path]:

@@ -91,12 +91,17 @@ def test_initial_values_as_tflm_sets_them(models):
     g = api.load(path)
     x = {g.inputs[0]: np.full((1, 4), 3, np.int8)}  # real 0: the sums stay the initial values
     ran = api.run(path, "host", inputs=[x, x])
-    acc, count = (ran.outputs[n] for n in g.outputs)
+    acc, count, total = (ran.outputs[n] for n in g.outputs)
     assert acc[0].tolist() == [[-10, -3, 4, 11]]  # CALL_ONCE's init
     assert count[0].tolist() == [[-5] * 4]  # no init: TFLM fills with the zero point
+    assert total.dtype == np.float32 and not total.any()  # no init, float: zero bytes
     ref = TflmReference(path)
     ref.run([x[g.inputs[0]]])
-    assert ref.outputs(2)[1].tolist() == [[-5] * 4]
+    assert ref.outputs(3)[1].tolist() == [[-5] * 4]
+    y = {g.inputs[0]: np.full((1, 4), 13, np.int8)}  # real 1.0 per invocation
+    ran = api.run(path, "host", inputs=[y, y, y])
+    assert ran.outputs[g.outputs[2]][:, 0, 0].tolist() == pytest.approx([1.0, 2.0, 3.0])
+    assert api.check(ran).ok
 
 
 def test_cli_sequence_check(models, tmp_path, capsys):

@@ -29,7 +29,8 @@ class StatePlan:
 
 def plan_state(g: Graph) -> StatePlan:
     offsets, sizes, data = {}, {}, bytearray()
-    for t in sorted(g.variables(), key=lambda t: t.name):
+    # In the graph's order, not by name: names (model contents) never shape generated code.
+    for t in g.variables():
         data += b"\0" * (-len(data) % ALIGN)
         offsets[t.name], sizes[t.name] = len(data), t.type.nbytes
         data += t.init.astype(t.init.dtype.newbyteorder("<")).tobytes()
