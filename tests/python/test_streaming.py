@@ -192,3 +192,43 @@ def test_inspect_reports_the_state(models, capsys):
     assert code == 0, err
     assert "READ_VARIABLE" in out and "ASSIGN_VARIABLE" in out
     assert "variables (state kept across invocations): 64 bytes" in out
+
+
+@pytest.mark.parametrize("seed,freq,chans,history", [(1, 6, 3, 1), (2, 8, 2, 3), (3, 10, 5, 4)])
+def test_ring_buffers_of_other_shapes(tmp_path, seed, freq, chans, history):
+    path = tmp_path / "s.tflite"
+    path.write_bytes(sm.streaming_model(seed, freq, chans, history))
+    frames = _frames(path, 8)
+    for cores in (1, 2, 4):
+        verdict = api.check(api.run(path, "host", cores=cores, inputs=frames))
+        assert verdict.ok, verdict.summary()
+
+
+def _graph_with(ops_of):
+    """A tiny graph over one int8 variable `v`; `ops_of(Op)` gives its ops."""
+    from arielml.ir import DType, Graph, Op, Quant, Tensor, TensorType, verify
+
+    ty = TensorType((1, 4), DType.INT8, Quant.per_tensor(0.1, 0))
+    ts = {n: Tensor(n, ty) for n in ("x", "r", "y")}
+    ts["v"] = Tensor("v", ty, init=np.zeros((1, 4), np.int8))
+    return verify, Graph(ts, ops_of(Op), ["x"], ["y"])
+
+
+def test_verify_rules_for_variables():
+    from arielml.ir import OpKind as K, VerifyError
+
+    verify, ok = _graph_with(lambda Op: [Op(K.READ_VARIABLE, ("v",), ("r",)), Op(K.ADD, ("r", "x"), ("y",)),
+                                         Op(K.ASSIGN_VARIABLE, ("y",), ("v",))])
+    verify(ok)
+    cases = {
+        "only READ_VARIABLE may": lambda Op: [Op(K.ADD, ("v", "x"), ("y",))],
+        "only ASSIGN_VARIABLE may": lambda Op: [Op(K.RELU, ("x",), ("v",)), Op(K.RELU, ("x",), ("y",))],
+        "assigned twice": lambda Op: [Op(K.ASSIGN_VARIABLE, ("x",), ("v",)), Op(K.ASSIGN_VARIABLE, ("x",), ("v",)),
+                                      Op(K.RELU, ("x",), ("y",))],
+        "after its ASSIGN_VARIABLE": lambda Op: [Op(K.ASSIGN_VARIABLE, ("x",), ("v",)),
+                                                 Op(K.READ_VARIABLE, ("v",), ("y",))],
+        "which is not a variable": lambda Op: [Op(K.READ_VARIABLE, ("x",), ("y",))],
+    }
+    for message, ops in cases.items():
+        with pytest.raises(VerifyError, match=message):
+            verify(_graph_with(ops)[1])
