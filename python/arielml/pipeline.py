@@ -5,14 +5,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from arielml.boards import Board
 from arielml.errors import UsageError
 from arielml.frontends import load_model
 from arielml.ir import Graph
+from arielml.ir.kinds import out_grid
 from arielml.lower import Lowered, lower_graph
 from arielml.lower.packing import board_family
 from arielml.passes import optimize
@@ -51,7 +55,28 @@ class Compiled:
 
 
 def load(path: str | Path) -> Graph:
-    return optimize(load_model(path))
+    return initialise(optimize(load_model(path)))
+
+
+def initialise(g: Graph) -> Graph:
+    """`g` with its variables' initial values computed: a CALL_ONCE init subgraph that
+    computes them from constants (Graph.init_graph) is run here, once, on the host
+    kernels, as TFLM runs it on the first invocation; the result needs no init graph."""
+    if g.init_graph is None:
+        return g
+    init = optimize(g.init_graph)
+    env = {n: t.data for n, t in init.tensors.items() if t.is_const}
+    for low in lower_graph(init):
+        rows, chans = out_grid(low.op.kind, low.out_shape)
+        env.update(low.host_all(env, (0, rows, 0, chans), {}))
+    tensors = dict(g.tensors)
+    for var, out in g.init_assign.items():
+        v, value = tensors[var], np.ascontiguousarray(env[out])
+        init_value = np.frombuffer(value.tobytes(), v.dtype.numpy).reshape(v.shape).copy()
+        tensors[var] = dataclasses.replace(v, init=init_value)
+    done = g.replace(tensors=tensors)
+    done.init_graph, done.init_assign = None, {}
+    return done
 
 
 # The host (no board) tiles for at most this many equal cores: the tiling of any board here.

@@ -111,26 +111,54 @@ def test_cli_sequence_check(models, tmp_path, capsys):
     assert f"all {FRAMES} invocations match" in out
 
 
-def test_init_subgraph_with_a_computation_is_refused(tmp_path, capsys):
+def _init_model(path: Path, init_op: str) -> Path:
+    """v starts as `init_op` of a constant (RELU: computed at build time; FLOOR: no kernel)."""
     b = Builder()
     q = (0.1, 0)
     x = b.act([1, 4], "int8", q)
     init = b.subgraph()
     h0 = sm._var(b, "v", sg=init)
-    c = sm._init_const(b, np.ones((1, 4), np.int8), q)
-    y = b.op("RELU", [c], [b.act([1, 4], "int8", q)], sg=init)
-    b.op("ASSIGN_VARIABLE", [h0, y], [], sg=init)
+    c = sm._init_const(b, np.array([[-20, -3, 5, 40]], np.int8), q)
+    c2 = sm._init_const(b, np.array([[7, -8]], np.int8), q)
+    y = b.op(init_op, [c], [b.act([1, 4], "int8", q)], sg=init)
+    y2 = b.op("RESHAPE", [y, b.i32([2, 2])], [b.act([2, 2], "int8", q)], "ReshapeOptions", sg=init, newShape=[2, 2])
+    both = b.op("CONCATENATION", [y2, b.op("RESHAPE", [c2, b.i32([1, 2])], [b.act([1, 2], "int8", q)],
+                                           "ReshapeOptions", sg=init, newShape=[1, 2])],
+                [b.act([3, 2], "int8", q)], "ConcatenationOptions", sg=init, axis=0, fusedActivationFunction=0)
+    b.op("ASSIGN_VARIABLE", [h0, both], [], sg=init)
     b.op("CALL_ONCE", [], [], "CallOnceOptions", initSubgraphIndex=1)
     h = sm._var(b, "v")
-    prev = b.op("READ_VARIABLE", [h], [b.act([1, 4], "int8", q)])
-    s = b.op("ADD", [prev, x], [b.act([1, 4], "int8", q)], "AddOptions", fusedActivationFunction=0)
-    b.op("ASSIGN_VARIABLE", [h, s], [])
-    path = tmp_path / "init_op.tflite"
+    prev = b.op("READ_VARIABLE", [h], [b.act([3, 2], "int8", q)])
+    flat = b.op("RESHAPE", [prev, b.i32([1, 6])], [b.act([1, 6], "int8", q)], "ReshapeOptions", newShape=[1, 6])
+    s = b.op("CONCATENATION", [flat, x], [b.act([1, 10], "int8", q)], "ConcatenationOptions", axis=1,
+             fusedActivationFunction=0)
+    nxt = b.op("STRIDED_SLICE", [s, b.i32([0, 4]), b.i32([1, 10]), b.i32([1, 1])], [b.act([1, 6], "int8", q)],
+               "StridedSliceOptions", beginMask=0, endMask=0, ellipsisMask=0, newAxisMask=0, shrinkAxisMask=0,
+               offset=False)
+    back = b.op("RESHAPE", [nxt, b.i32([3, 2])], [b.act([3, 2], "int8", q)], "ReshapeOptions", newShape=[3, 2])
+    b.op("ASSIGN_VARIABLE", [h, back], [])
     path.write_bytes(b.build([x], [s]))
-    with pytest.raises(UsageError, match="unsupported ops: RELU in CALL_ONCE init subgraph 1 x1"):
+    return path
+
+
+def test_init_computed_from_constants_at_build_time(tmp_path):
+    path = _init_model(tmp_path / "init_relu.tflite", "RELU")
+    g = api.load(path)
+    (v,) = g.variables()
+    assert g.init_graph is None
+    assert v.init.reshape(-1).tolist() == [0, 0, 5, 40, 7, -8]  # RELU ran, then the copies
+    frames = _frames(path, 5)
+    for cores in (1, 2):
+        verdict = api.check(api.run(path, "host", cores=cores, inputs=frames))
+        assert verdict.ok, verdict.summary()
+
+
+def test_init_op_without_kernel_is_listed_with_unsupported_ops(tmp_path, capsys):
+    path = _init_model(tmp_path / "init_floor.tflite", "FLOOR")
+    with pytest.raises(UsageError, match="unsupported ops: FLOOR in CALL_ONCE init subgraph 1 x1"):
         api.load(path)
     code, _, err = cli(capsys, "inspect", path)
-    assert code != 0 and "RELU in CALL_ONCE init subgraph 1 x1" in one_error_line(err)
+    assert code != 0 and "FLOOR in CALL_ONCE init subgraph 1 x1" in one_error_line(err)
 
 
 def test_read_after_assign_and_unassigned_read_are_refused(tmp_path):

@@ -49,7 +49,7 @@ def _check_supported(raw: RawModel) -> None:
     if flow or raw.num_subgraphs > 1 + len(set(state.init_subgraphs(raw))):
         raise UsageError(f"{raw.path}: control flow is not supported ({raw.num_subgraphs} "
                          f"subgraphs{', ops ' + ', '.join(flow) if flow else ''})")
-    counts.update(state.init_refusals(raw, opcode_name))
+    counts.update(state.init_refusals(raw, opcode_name, REGISTRY))
     if counts:
         raise UnsupportedOps(raw.path, counts)
 
@@ -74,9 +74,10 @@ def tensor_type(raw: RawModel, t: RawTensor) -> TensorType:
     return TensorType(tuple(t.shape), dtype, quant)
 
 
-def _tensors(raw: RawModel) -> dict[int, Tensor]:
+def _tensors(raw: RawModel, raw_tensors: list[RawTensor] | None = None) -> dict[int, Tensor]:
+    """IR tensors of subgraph 0 (or of `raw_tensors`, another subgraph's), by index."""
     result, seen = {}, set()
-    for t in raw.tensors:
+    for t in raw.tensors if raw_tensors is None else raw_tensors:
         if t.type == state.RESOURCE:
             continue  # a variable's handle: `state.variables` gives its variable tensor
         ttype = tensor_type(raw, t)
@@ -98,11 +99,13 @@ def _tensors(raw: RawModel) -> dict[int, Tensor]:
 
 
 def _index_check(raw: RawModel) -> None:
+    for sg in raw.subgraphs:
+        n = len(sg.tensors)
+        for op in sg.ops:
+            for i in op.inputs + op.outputs:
+                if not -1 <= i < n:
+                    raise UsageError(f"{raw.path}: corrupt model: op {op.index} refers to tensor {i}")
     n = len(raw.tensors)
-    for op in raw.ops:
-        for i in op.inputs + op.outputs:
-            if not -1 <= i < n:
-                raise UsageError(f"{raw.path}: corrupt model: op {op.index} refers to tensor {i}")
     for i in raw.inputs + raw.outputs:
         if not 0 <= i < n:
             raise UsageError(f"{raw.path}: corrupt model: graph refers to tensor {i}")
@@ -124,19 +127,34 @@ def _check_hybrid(raw: RawModel, tensors: dict[int, Tensor]) -> None:
                          "model fully int8 or fully float32")
 
 
+def _ops(raw: RawModel, rops, tensors: dict[int, Tensor], by_name: dict[str, Tensor]) -> list:
+    ops = []
+    for rop in rops:
+        ctx = Ctx(raw, rop, tensors, by_name, opcode_name(rop.code))
+        ops.extend(REGISTRY[rop.code](ctx))
+    return ops
+
+
+def _subgraph(raw: RawModel, k: int, skip: tuple[int, ...]) -> tuple[dict[int, Tensor], list]:
+    """Subgraph k's IR tensors by index and its ops converted, those in `skip` left out
+    (tflite_state builds a CALL_ONCE init subgraph with it)."""
+    tensors = _tensors(raw, raw.subgraphs[k].tensors)
+    by_name = {t.name: t for t in tensors.values()}
+    return tensors, _ops(raw, [op for op in raw.subgraphs[k].ops if op.code not in skip], tensors, by_name)
+
+
 def convert(raw: RawModel) -> Graph:
     _check_supported(raw)
     _index_check(raw)
     tensors = _tensors(raw)
-    tensors.update(state.variables(raw, tensors, tensor_type))
+    variables, init = state.variables(raw, tensors, _subgraph)
+    tensors.update(variables)
     _check_hybrid(raw, tensors)
     ctx_tensors = {t.name: t for t in tensors.values()}
-    ops = []
-    for rop in raw.ops:
-        ctx = Ctx(raw, rop, tensors, ctx_tensors, opcode_name(rop.code))
-        ops.extend(REGISTRY[rop.code](ctx))
+    ops = _ops(raw, raw.ops, tensors, ctx_tensors)
     graph = Graph(ctx_tensors, [], [tensors[i].name for i in raw.inputs],
-                  [tensors[i].name for i in raw.outputs], Path(raw.path).stem, raw.path)
+                  [tensors[i].name for i in raw.outputs], Path(raw.path).stem, raw.path,
+                  init_graph=init[0], init_assign=init[1])
     graph = graph.replace(ops=ops)
     try:
         return verify(graph)

@@ -7,10 +7,12 @@ copies a tensor into it. Its type is that of the first tensor assigned to it (TF
 allocates the buffer at the first ASSIGN_VARIABLE it prepares, subgraph 0 first); before
 any assignment TFLM fills it with that tensor's zero point, byte by byte.
 
-CALL_ONCE runs its init subgraph on the first invocation only. When that subgraph only
-assigns constants to variables (what converters emit for initial states), running it is
-the same as starting with those values, so it is evaluated here, at build time; anything
-else in it is refused with the op named.
+CALL_ONCE runs its init subgraph on the first invocation only. That subgraph has no
+inputs, so its values are known at build time: running it once is the same as starting
+with them. Constants assigned directly (what converters emit for initial states) become
+the variables' `init` here; values computed by ops on constants are left as an init graph
+on the Graph that pipeline.initialise runs once on the host kernels (bit-exact with TFLM's)
+at build time. Ops without a converter, and reads of variables, in it are refused by name.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tflite.BuiltinOperator import BuiltinOperator as B
 
 from arielml.errors import UsageError
 from arielml.frontends.tflite_reader import RawModel, RawOp, RawSubgraph, read_options
-from arielml.ir import Op, OpKind, Tensor, TensorType
+from arielml.ir import Graph, Op, OpKind, Tensor, TensorType
 
 RESOURCE = 13  # TensorType RESOURCE: a variable's handle, not data
 
@@ -60,13 +62,14 @@ def init_subgraphs(raw: RawModel) -> list[int]:
     return out
 
 
-def init_refusals(raw: RawModel, opcode_name) -> dict[str, int]:
-    """What the init subgraphs hold beyond assignments of constants, by op name (listed
-    with the model's unsupported ops, all at once)."""
+def init_refusals(raw: RawModel, opcode_name, registry) -> dict[str, int]:
+    """What the init subgraphs hold that cannot be evaluated (ops without a converter,
+    reads of variables, nested CALL_ONCE), by op name: listed with the model's
+    unsupported ops, all at once."""
     out: dict[str, int] = {}
     for k in sorted(set(init_subgraphs(raw))):
         for op in raw.subgraphs[k].ops:
-            if op.code not in (B.VAR_HANDLE, B.ASSIGN_VARIABLE):
+            if op.code not in registry or op.code in (B.READ_VARIABLE, B.CALL_ONCE):
                 name = f"{opcode_name(op.code, op.custom)} in CALL_ONCE init subgraph {k}"
                 out[name] = out.get(name, 0) + 1
     return out
@@ -77,32 +80,29 @@ def _first_state_use(raw: RawModel) -> int:
     return min(uses, default=len(raw.ops))
 
 
-def _evaluate_init(raw: RawModel, k: int, tensor_type) -> dict[tuple[str, str], tuple[TensorType, bytes]]:
-    """What init subgraph k assigns: variable key -> (type, bytes) of the constant.
-    (Its other ops were refused before, with the model's unsupported ops: init_refusals.)"""
-    sg = raw.subgraphs[k]
-    handles = _handles(raw, sg)
-    values = {}
-    for op in sg.ops:
-        if op.code == B.VAR_HANDLE:
-            continue
-        if op.code != B.ASSIGN_VARIABLE:
-            raise UsageError(f"{raw.path}: CALL_ONCE init subgraph {k}: op {op.index} is not supported "
-                             "(an init subgraph may only assign constants to variables)")
-        key = _handle(raw, op, handles, "ASSIGN_VARIABLE")
-        t = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and 0 <= op.inputs[1] < len(sg.tensors) else None
-        blob = raw.buffers.get(t.buffer) if t is not None else None
-        if blob is None:
-            raise UsageError(f"{raw.path}: CALL_ONCE init subgraph {k}: op {op.index} ASSIGN_VARIABLE "
-                             "assigns a value that is not a constant (not supported)")
-        values[key] = (tensor_type(raw, t), blob)
-    return values
+def _init_subgraph(raw: RawModel, k: int, subgraph) -> tuple[dict, Graph]:
+    """Init subgraph k as an IR graph without inputs whose outputs are the values it
+    assigns, and variable key -> the output name assigned to it."""
+    tensors, ops = subgraph(raw, k, (B.VAR_HANDLE, B.ASSIGN_VARIABLE))
+    handles = _handles(raw, raw.subgraphs[k])
+    assigned = {}
+    for op in raw.subgraphs[k].ops:
+        if op.code == B.ASSIGN_VARIABLE:
+            key = _handle(raw, op, handles, "ASSIGN_VARIABLE")
+            if len(op.inputs) != 2 or op.inputs[1] not in tensors:
+                raise UsageError(f"{raw.path}: CALL_ONCE init subgraph {k}: op {op.index} "
+                                 "ASSIGN_VARIABLE needs a value input")
+            assigned[key] = tensors[op.inputs[1]].name
+    by_name = {t.name: t for t in tensors.values()}
+    g = Graph(by_name, ops, [], list(dict.fromkeys(assigned.values())), f"init{k}", raw.path)
+    return assigned, g.replace()
 
 
-def variables(raw: RawModel, tensors: dict[int, Tensor], tensor_type) -> dict[int, Tensor]:
+def variables(raw: RawModel, tensors: dict[int, Tensor], subgraph) -> tuple[dict[int, Tensor], tuple]:
     """Resource tensor index of subgraph 0 -> its variable tensor (shared by every handle
-    of one variable). Refuses what TFLM would not run and what is not supported.
-    `tensor_type(raw, raw_tensor)`: the importer's type of a raw tensor."""
+    of one variable), and the initialisation still to compute: (graph or None, variable
+    name -> its output). Refuses what TFLM would not run and what is not supported.
+    `subgraph(raw, k, skip)`: the importer's tensors and ops of subgraph k."""
     handles = _handles(raw, raw.subgraphs[0])
     inits = init_subgraphs(raw)
     extra = sorted(set(range(1, raw.num_subgraphs)) - set(inits))
@@ -126,20 +126,33 @@ def variables(raw: RawModel, tensors: dict[int, Tensor], tensor_type) -> dict[in
                                  f"assigned {ty.nbytes} bytes, it holds {types[key].nbytes}")
         elif op.code == B.READ_VARIABLE:
             read.append((op.index, _handle(raw, op, handles, "READ_VARIABLE")))
-    init: dict[tuple[str, str], tuple[TensorType, bytes]] = {}
-    for k in inits:
-        init.update(_evaluate_init(raw, k, tensor_type))
-    for key, (ty, _) in init.items():
-        types.setdefault(key, ty)
+    if len(inits) > 1:
+        raise UsageError(f"{raw.path}: {len(inits)} CALL_ONCE ops (one is supported)")
+    assigned, init_g = _init_subgraph(raw, inits[0], subgraph) if inits else ({}, None)
+    for key, value in assigned.items():
+        types.setdefault(key, init_g.tensor(value).type)
     by_key: dict[tuple[str, str], Tensor] = {}
     names = {t.name for t in tensors.values()}
+    computed = {}
     for key, ty in types.items():
-        by_key[key] = Tensor(_unique(f"variable:{key[1]}", names), ty, init=_initial(raw, key, ty, init))
+        value = init_g.tensor(assigned[key]) if key in assigned else None
+        name = _unique(f"variable:{key[1]}", names)
+        if value is not None and value.type.nbytes != ty.nbytes:
+            raise UsageError(f"{raw.path}: CALL_ONCE assigns {value.type.nbytes} bytes to variable "
+                             f"{key[1]!r}, which holds {ty.nbytes}")
+        if value is not None and value.is_const:  # a constant: its bytes, now
+            init = np.frombuffer(value.data.tobytes(), ty.dtype.numpy).reshape(ty.shape).copy()
+        else:
+            init = _default(ty)
+            if value is not None:  # computed from constants: by pipeline.initialise
+                computed[name] = value.name
+        by_key[key] = Tensor(name, ty, init=init)
     for index, key in read:
         if key not in by_key:
             raise UsageError(f"{raw.path}: op {index} READ_VARIABLE reads variable {key[1]!r}, "
                              "which nothing assigns (TFLM has no buffer for it)")
-    return {i: by_key[k] for i, k in handles.items() if k in by_key}
+    return ({i: by_key[k] for i, k in handles.items() if k in by_key},
+            (init_g.replace(outputs=list(dict.fromkeys(computed.values()))) if computed else None, computed))
 
 
 def _unique(name: str, names: set[str]) -> str:
@@ -151,13 +164,7 @@ def _unique(name: str, names: set[str]) -> str:
     return name
 
 
-def _initial(raw: RawModel, key, ty: TensorType, init: dict) -> np.ndarray:
-    if key in init:
-        ity, blob = init[key]
-        if len(blob) != ty.nbytes:
-            raise UsageError(f"{raw.path}: CALL_ONCE assigns {len(blob)} bytes to variable {key[1]!r}, "
-                             f"which holds {ty.nbytes}")
-        return np.frombuffer(blob, ty.dtype.numpy).reshape(ty.shape).copy()
+def _default(ty: TensorType) -> np.ndarray:
     # TFLM: memset(buffer, (int8) zero_point, bytes), whatever the element type.
     fill = (ty.quant.zero_point[0] if ty.quant is not None else 0) & 0xFF
     return np.full(ty.nbytes, fill, np.uint8).view(ty.dtype.numpy).reshape(ty.shape).copy()

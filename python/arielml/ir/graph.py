@@ -20,6 +20,12 @@ class Graph:
     # SHA-256 (hex) of the model file's bytes, computed once when it is read (frontends):
     # the model's identity for profiles, the build manifest and the firmware's model id.
     digest: str = field(default="", compare=False)
+    # A model's initialisation that needs computing (CALL_ONCE of a subgraph with ops on
+    # constants): that subgraph as a graph without inputs, and which of its outputs each
+    # variable is assigned. pipeline.initialise runs it once, at build time, into the
+    # variables' `init`, and drops it.
+    init_graph: "Graph | None" = field(default=None, compare=False, repr=False)
+    init_assign: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]
@@ -65,4 +71,5 @@ class Graph:
             used.update(op.inputs)
             used.update(op.outputs)
         kept = {n: t for n, t in pool.items() if n in used}
-        return Graph(kept, new_ops, list(self.inputs), new_outputs, self.name, self.source, self.digest)
+        return Graph(kept, new_ops, list(self.inputs), new_outputs, self.name, self.source, self.digest,
+                     self.init_graph, dict(self.init_assign))
