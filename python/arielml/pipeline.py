@@ -111,6 +111,7 @@ def compile_graph(g: Graph, *, source: Path, board: Board | None = None, cores: 
     """
     if mode not in MODES:
         raise UsageError(f"unknown schedule mode '{mode}' (choose from {', '.join(MODES)})")
+    g = initialise(g)  # a graph straight from a frontend may still carry its init graph
     if not g.digest and Path(source).is_file():  # a graph not read by load_model (tests, tools)
         g.digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     speeds = core_speeds(board, cores)
