@@ -37,8 +37,8 @@ def build(model: Path, board_name: str, cores: int | None, out: Path | None, mod
         click.echo(f"library crate: {lib.crate} (in Cargo.toml: {lib.package} = {{ path = \"{lib.crate}\" }})"
                    if emit == "lib" else f"static library: {lib.out / a['staticlib']}, header: {lib.out / a['header']}")
         click.echo(f"manifest: {lib.manifest_path}")
-        click.echo(f"{lib.manifest['cores']} core(s), {lib.manifest['tasks']} tasks; arena {m['arena_bytes']:,} B, runtime "
-                   f"state {m['runtime_bytes']:,} B, constants {m['constants_bytes']:,} B; with stacks and code about "
+        click.echo(f"{lib.manifest['cores']} core(s), {lib.manifest['tasks']} tasks; arena {m['arena_bytes']:,} B, "
+                   + (f"variables {m['state_bytes']:,} B, " if m["state_bytes"] else "") + f"runtime state {m['runtime_bytes']:,} B, constants {m['constants_bytes']:,} B; with stacks and code about "
                    f"{m['ram_estimate']:,} of {m['board_ram_bytes']:,} B RAM, {m['flash_estimate']:,} of "
                    f"{m['board_flash_bytes']:,} B flash")
         return
@@ -50,7 +50,7 @@ def build(model: Path, board_name: str, cores: int | None, out: Path | None, mod
     click.echo(f"firmware: {b.elf}" + "".join(f", {b.out / im['elf']}" for im in images[1:]))
     click.echo(f"manifest: {b.manifest_path}")
     click.echo(f"{b.manifest['cores']} core(s), {len(b.manifest['tasks'])} tasks; arena {mem['arena_bytes']:,} B, "
-               f"runtime state {mem['runtime_bytes']:,} B")
+               + (f"variables {mem['state_bytes']:,} B, " if mem["state_bytes"] else "") + f"runtime state {mem['runtime_bytes']:,} B")
     for k, im in enumerate(images):
         where = f"image {k} (core {', '.join(map(str, im['cores']))}): " if len(images) > 1 else ""
         click.echo(f"  {where}flash {im['elf_flash_bytes']:,} of {im['board_flash_bytes']:,} B, "
