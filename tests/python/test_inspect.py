@@ -118,12 +118,12 @@ def test_unsupported_ops_reported_and_cli_exits_2(tmp_path):
     from _models import TFLiteBuilder
     b = TFLiteBuilder()
     x = b.act([1, 4], "float32")
-    y = b.op("SIN", [x], [b.act([1, 4], "float32")])
-    y = b.op("SIN", [y], [b.act([1, 4], "float32")])
-    path = tmp_path / "sin.tflite"
+    y = b.op("FLOOR", [x], [b.act([1, 4], "float32")])
+    y = b.op("FLOOR", [y], [b.act([1, 4], "float32")])
+    path = tmp_path / "floor.tflite"
     path.write_bytes(b.build([x], [y]))
     report = inspect_model(path)
-    assert report.unsupported == {"SIN": 2} and report.rows == []
+    assert report.unsupported == {"FLOOR": 2} and report.rows == []
     res = CliRunner().invoke(cli, ["inspect", str(path), "--json"])
-    assert json.loads(res.output)["unsupported"] == {"SIN": 2}
-    assert "unsupported ops: SIN x2" in str(res.exception)
+    assert json.loads(res.output)["unsupported"] == {"FLOOR": 2}
+    assert "unsupported ops: FLOOR x2" in str(res.exception)

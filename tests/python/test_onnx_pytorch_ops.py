@@ -121,3 +121,27 @@ def test_folding_that_fails_names_the_node(tmp_path):
                   [("c", np.ones(6, np.float32)), ("bad", np.array([4], np.int64))])
     with pytest.raises(UsageError, match="oops|shape inference"):
         load(path)
+
+
+def test_float_math_ops_match_onnxruntime(tmp_path):
+    """Div, Abs, Neg, Sqrt, Exp, Log, Sin, Cos, as a layer norm or a softplus writes them. The
+    activation named "a" added to a constant once collided with the binary lowering's role
+    names for constant operands ("a", "b")."""
+    eps = np.full([1, 6, 1, 1], 0.01, np.float32)
+    nodes = [
+        helper.make_node("Abs", ["x"], ["a"]),
+        helper.make_node("Add", ["a", "eps"], ["p"]),
+        helper.make_node("Sqrt", ["p"], ["s"]),
+        helper.make_node("Div", ["x", "s"], ["d"]),
+        helper.make_node("Log", ["p"], ["l"]),
+        helper.make_node("Exp", ["d"], ["e"]),
+        helper.make_node("Neg", ["e"], ["n"]),
+        helper.make_node("Sin", ["n"], ["si"]),
+        helper.make_node("Cos", ["l"], ["co"]),
+        helper.make_node("Add", ["si", "co"], ["y"]),
+    ]
+    path = _model(tmp_path / "math.onnx", nodes, [_f("x", [1, 6, 5, 4])], [_f("y", [1, 6, 5, 4])],
+                  [("eps", eps)])
+    g = _check(path)
+    assert {OpKind.DIV, OpKind.SQRT, OpKind.LOG, OpKind.EXP, OpKind.NEG, OpKind.SIN, OpKind.COS,
+            OpKind.ABS} <= {op.kind for op in g.ops}

@@ -1,5 +1,6 @@
-//! ADD, SUB and MUL: int8 (TFLM's rescale-to-common-scale scheme) and float32; MAXIMUM and
-//! MINIMUM over raw values; with NumPy-style broadcasting over up to four dimensions.
+//! ADD, SUB, MUL and SQUARED_DIFFERENCE: int8 (TFLM's rescale-to-common-scale scheme) and
+//! float32; float32 DIV; MAXIMUM and MINIMUM over raw values; with NumPy-style broadcasting
+//! over up to four dimensions.
 use crate::requant::{
     multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_exp,
 };
@@ -118,6 +119,18 @@ pub fn mul_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: O
     });
 }
 
+/// int8 SQUARED_DIFFERENCE (TFLM's `SquaredDifference<int8_t>`): both inputs to a common
+/// scale as for ADD (left shift 7), the difference squared in 32 bits, then one general
+/// requantization (`MultiplyByQuantizedMultiplier`, the multiplier may exceed one).
+pub fn squared_difference_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b: &[i8], out: Out<'_, i8>, tile: &Tile) {
+    binary_tiled(s, a, b, out, tile, |x, y| {
+        let (u, v) = rescaled(p, x, y);
+        let d = u.wrapping_sub(v);
+        let raw = multiply_by_quantized_multiplier(d.wrapping_mul(d), p.output_multiplier, p.output_shift);
+        (raw + p.output_offset).max(p.act_min).min(p.act_max) as i8
+    });
+}
+
 /// MAXIMUM: the larger of the raw values (int8 or float32), as TFLM's `MaximumOp`
 /// (`a > b ? a : b`: with a NaN, `b`).
 pub fn maximum<T: Copy + PartialOrd>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, T>, tile: &Tile) {
@@ -134,6 +147,10 @@ pub enum BinaryF32 {
     Add,
     Sub,
     Mul,
+    /// TFLM's float DIV: `x / y` (IEEE: a zero divisor gives an infinity or NaN, as there).
+    Div,
+    /// `(x - y) * (x - y)`, TFLM's float SquaredDifference (no activation).
+    SquaredDifference,
 }
 
 pub fn binary_f32(
@@ -145,11 +162,18 @@ pub fn binary_f32(
     out: Out<'_, f32>,
     tile: &Tile,
 ) {
-    let clamp = |v: f32| v.max(act.0).min(act.1);
+    // TFLM's ActivationFunctionWithMinMax: std::min(std::max(v, lo), hi), which lets a NaN
+    // through (f32::max/min would replace it by a bound).
+    let clamp = |v: f32| {
+        let v = if v < act.0 { act.0 } else { v };
+        if act.1 < v { act.1 } else { v }
+    };
     match op {
         BinaryF32::Add => binary_tiled(s, a, b, out, tile, |x, y| clamp(x + y)),
         BinaryF32::Sub => binary_tiled(s, a, b, out, tile, |x, y| clamp(x - y)),
         BinaryF32::Mul => binary_tiled(s, a, b, out, tile, |x, y| clamp(x * y)),
+        BinaryF32::Div => binary_tiled(s, a, b, out, tile, |x, y| clamp(x / y)),
+        BinaryF32::SquaredDifference => binary_tiled(s, a, b, out, tile, |x, y| clamp((x - y) * (x - y))),
     }
 }
 

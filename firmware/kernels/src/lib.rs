@@ -46,6 +46,7 @@ pub mod fixedpoint;
 pub mod fully_connected;
 pub mod gemm;
 pub mod hard_swish;
+pub mod math_f32;
 pub mod memory;
 pub mod pooling;
 pub mod reduce;

@@ -26,3 +26,15 @@ def load_model(path: str | Path) -> Graph:
         raise UsageError(f"{path}: unknown model format (expected .tflite or .onnx)")
     g.digest = hashlib.sha256(data).hexdigest()  # the file is read and hashed once per build
     return g
+
+
+def operators() -> dict[str, list[str]]:
+    """The operators each frontend imports, by the format's own names: what `arielml inspect`
+    accepts (anything else it lists as unsupported). ONNX's QuantizeLinear/DequantizeLinear
+    pairs and Constant nodes are absorbed at import and not listed."""
+    from tflite.BuiltinOperator import BuiltinOperator
+
+    from arielml.frontends.onnx_ops import REGISTRY as ONNX
+    from arielml.frontends.tflite import REGISTRY as TFLITE
+    names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+    return {"tflite": sorted(names[code] for code in TFLITE), "onnx": sorted(ONNX)}

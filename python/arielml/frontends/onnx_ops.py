@@ -327,6 +327,10 @@ REGISTRY = {
     "LeakyRelu": _unary(OpKind.LEAKY_RELU,
                         lambda b, n, a: LeakyReluAttrs(float(a.get("alpha", 0.01)))),
     "Softmax": softmax,
+    "Div": _binary(OpKind.DIV),
+    **{name: _unary(kind) for name, kind in (
+        ("Abs", OpKind.ABS), ("Neg", OpKind.NEG), ("Sqrt", OpKind.SQRT), ("Exp", OpKind.EXP),
+        ("Log", OpKind.LOG), ("Sin", OpKind.SIN), ("Cos", OpKind.COS))},
     "Reshape": reshape, "Flatten": reshape, "Squeeze": reshape, "Unsqueeze": reshape,
     "Transpose": transpose, "Concat": concat, "Pad": pad, "ReduceMean": reduce_mean,
     "Identity": identity, "BatchNormalization": batch_normalization,

@@ -1,8 +1,8 @@
 """TFLite frontend: .tflite flatbuffer -> IR Graph.
 
 One registry (REGISTRY below) maps each builtin opcode to a converter; converters live by
-family in tflite_conv.py, tflite_elementwise.py and tflite_shape.py, each with its CONVERTERS
-table (adding an op to a family touches that family's module only). Anything the registry
+family in tflite_conv.py, tflite_elementwise.py, tflite_math.py and tflite_shape.py, each
+with its CONVERTERS table (adding an op to a family touches that family's module only). Anything the registry
 does not know is collected first and refused in one message listing every such op.
 """
 
@@ -17,6 +17,7 @@ from tflite.BuiltinOperator import BuiltinOperator as B
 from arielml.errors import UsageError
 from arielml.frontends import tflite_conv as conv
 from arielml.frontends import tflite_elementwise as elt
+from arielml.frontends import tflite_math as mth
 from arielml.frontends import tflite_shape as shp
 from arielml.frontends import tflite_state as state
 from arielml.frontends.common import UnsupportedOps, printable
@@ -25,7 +26,8 @@ from arielml.frontends.tflite_reader import RawModel, RawTensor, read_model
 from arielml.ir import DType, Graph, Quant, Tensor, TensorType, VerifyError, verify
 
 # One registry, from the converters each family module declares next to its converters.
-REGISTRY = {**conv.CONVERTERS, **elt.CONVERTERS, **shp.CONVERTERS, **state.CONVERTERS}
+REGISTRY = {**conv.CONVERTERS, **elt.CONVERTERS, **mth.CONVERTERS, **shp.CONVERTERS,
+            **state.CONVERTERS}
 
 # Control flow (other subgraphs run by ops) is refused with a precise message; CALL_ONCE
 # of an init subgraph is not control flow here (tflite_state evaluates it at build time).

@@ -40,6 +40,18 @@ class OpKind(enum.Enum):
     MUL = "MUL"
     MAXIMUM = "MAXIMUM"
     MINIMUM = "MINIMUM"
+    DIV = "DIV"  # float32
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"  # int8 and float32
+    # float32 elementwise math (TFLM's elementwise.cc, exp.cc, neg.cc)
+    ABS = "ABS"
+    NEG = "NEG"
+    SQUARE = "SQUARE"
+    SQRT = "SQRT"
+    RSQRT = "RSQRT"
+    EXP = "EXP"
+    LOG = "LOG"
+    SIN = "SIN"
+    COS = "COS"
     CONCATENATION = "CONCATENATION"
     PAD = "PAD"
     MEAN = "MEAN"
@@ -102,6 +114,11 @@ KINDS: dict[OpKind, Kind] = {
     OpKind.MUL: Kind(**_BINARY, per_element=20.0),
     OpKind.MAXIMUM: Kind(**_BINARY, per_element=8.0),
     OpKind.MINIMUM: Kind(**_BINARY, per_element=8.0),
+    OpKind.DIV: Kind(**_BINARY, per_element=40.0),
+    OpKind.SQUARED_DIFFERENCE: Kind(**_BINARY, per_element=30.0),
+    **{k: Kind(**_ELEMENTWISE, per_element=60.0) for k in (
+        OpKind.ABS, OpKind.NEG, OpKind.SQUARE, OpKind.SQRT, OpKind.RSQRT, OpKind.EXP, OpKind.LOG,
+        OpKind.SIN, OpKind.COS)},
     **{k: Kind(**_ELEMENTWISE) for k in (
         OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU, OpKind.RELU6, OpKind.CLIP, OpKind.LEAKY_RELU,
         OpKind.HARD_SWISH, OpKind.QUANTIZE, OpKind.DEQUANTIZE)},

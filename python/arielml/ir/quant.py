@@ -143,6 +143,23 @@ def mul_params(in1_scale: float, in2_scale: float, out_scale: float) -> tuple[in
     return quantize_multiplier(float(_f32(in1_scale)) * float(_f32(in2_scale)) / float(_f32(out_scale)))
 
 
+SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # int8: 255^2 << 14 still fits in 32 bits
+
+
+def squared_difference_params(in1_scale: float, in2_scale: float, out_scale: float) -> dict:
+    """Multipliers of TFLM's int8 SQUARED_DIFFERENCE (squared_difference.cc PrepareQuantized):
+    inputs to 2*max(scale) as ADD, left shift 7, and the output multiplier
+    (2*max)^2 / (2^14 * out), the denominator's product taken in float32 as the C code does."""
+    s1, s2, so = float(_f32(in1_scale)), float(_f32(in2_scale)), _f32(out_scale)
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = quantize_multiplier(s1 / twice_max)
+    m2, sh2 = quantize_multiplier(s2 / twice_max)
+    shift = SQUARED_DIFFERENCE_LEFT_SHIFT
+    mo, sho = quantize_multiplier(twice_max * twice_max / float(np.float32(1 << (2 * shift)) * so))
+    return dict(left_shift=shift, input1_multiplier=m1, input1_shift=sh1,
+                input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho)
+
+
 # ---- SOFTMAX int8 (softmax_common.cc) ----
 
 SOFTMAX_SCALED_DIFF_INTEGER_BITS = 5

@@ -14,6 +14,7 @@ from arielml.lower.act import Clamp, Unary
 from arielml.lower.base import HostTile, Lowered, RustCx
 from arielml.lower.elementwise import Binary
 from arielml.lower.fc import FullyConnected
+from arielml.lower.math import MathF32
 from arielml.lower.memory import Reshape, VariableCopy
 from arielml.lower.shape_ops import Concatenation, Mean, Pack, Pad, Split, StridedSlice, Transpose
 from arielml.lower.softmax import Softmax
@@ -23,7 +24,7 @@ from arielml.lower.window import Conv, Pool
 LOWERINGS: dict[OpKind, type[Lowered]] = {
     k: cls
     for cls in (Conv, Pool, FullyConnected, Binary, Softmax, Reshape, Unary, Clamp, Mean, Pad, Concatenation,
-                Transpose, StridedSlice, Split, Pack, VariableCopy)
+                Transpose, StridedSlice, Split, Pack, VariableCopy, MathF32)
     for k in cls.kinds
 }
 

@@ -1,4 +1,5 @@
-"""ADD, SUB, MUL, MAXIMUM, MINIMUM (with the broadcasting real models use), int8 and float32.
+"""ADD, SUB, MUL, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM (with the broadcasting real models
+use), int8 and float32; DIV, float32 only (TFLM's DIV has no int8 kernel).
 
 MAXIMUM and MINIMUM compare the raw values, quantized or not, as TFLM's kernel does (the
 converter gives inputs and output one quantization): `a > b ? a : b`, `a < b ? a : b`, so
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from arielml.errors import UsageError
 from arielml.ir import AddRequant, DType, Graph, MulRequant, Op, OpKind
 from arielml.lower import host_kernels as kernels
 from arielml.lower.base import Lowered, RustCx, f32_lit, params_lit, shape4_lit, tensors, zp
@@ -15,9 +17,13 @@ from arielml.passes.requant import requant_of
 
 
 class Binary(Lowered):
-    kinds = (OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.MAXIMUM, OpKind.MINIMUM)
+    kinds = (OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.SQUARED_DIFFERENCE, OpKind.DIV,
+             OpKind.MAXIMUM, OpKind.MINIMUM)
     _NAMES = {OpKind.ADD: "add", OpKind.SUB: "sub", OpKind.MUL: "mul", OpKind.MAXIMUM: "maximum",
-              OpKind.MINIMUM: "minimum"}
+              OpKind.MINIMUM: "minimum", OpKind.SQUARED_DIFFERENCE: "squared_difference",
+              OpKind.DIV: "div"}
+    _F32_KIND = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div",
+                 "squared_difference": "SquaredDifference"}
     _SELECT = ("maximum", "minimum")  # no arithmetic, no parameters: one generic kernel
 
     @classmethod
@@ -26,6 +32,9 @@ class Binary(Lowered):
         me = cls(i, op, (), op.outputs[0], y.shape, y.dtype.numpy)
         me.name = cls._NAMES[op.kind]
         me.int8 = a.dtype is DType.INT8
+        if me.int8 and op.kind is OpKind.DIV:
+            raise UsageError(f"{g.source or g.name}: op #{i} DIV on int8 has no kernel (TFLM's DIV "
+                             f"takes float32)")
         me.shapes = (a.shape, b.shape)
         # A constant operand (a bias-like vector) lives in flash, not in the arena.
         names = []
@@ -35,7 +44,9 @@ class Binary(Lowered):
             else:
                 names.append(name)
         me.inputs = tuple(names)
-        me.roles = ("a" if a.is_const else op.inputs[0], "b" if b.is_const else op.inputs[1])
+        # (constant key or None, tensor name): a tensor may itself be called "a".
+        me.roles = tuple((key if t.is_const else None, name)
+                         for key, t, name in (("a", a, op.inputs[0]), ("b", b, op.inputs[1])))
         if me.name in cls._SELECT:
             me.params, me.act = {}, (-128, 127) if me.int8 else op.attrs.clamp
         elif me.int8:
@@ -61,8 +72,9 @@ class Binary(Lowered):
         """int8: ArithmeticParams' words, what the host kernel and the firmware both get."""
         return kernels.arithmetic_words(self.params, self.act)
 
-    def _operand(self, env, role: str):
-        return self.consts[role] if role in ("a", "b") else env[role]
+    def _operand(self, env, role: tuple):
+        key, name = role
+        return self.consts[key] if key else env[name]
 
     def host(self, env, tile, out):
         a, b = (self._operand(env, r) for r in self.roles)
@@ -71,14 +83,14 @@ class Binary(Lowered):
         return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
 
     def rust(self, cx: RustCx, tile) -> str:
-        ops = [cx.const(self.key(r), self.consts[r]) if r in ("a", "b") else cx.input(r) for r in self.roles]
+        ops = [cx.const(self.key(k), self.consts[k]) if k else cx.input(n) for k, n in self.roles]
         shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
                   f"output: {shape4_lit(self.out_shape)} }}")
         data = f"&{shapes}, {ops[0]}, {ops[1]}, {cx.output(self.output)}, {cx.tile(tile)}"
         if self.name in self._SELECT:
             return f"elementwise::{self.name}({data});"
         if not self.int8:
-            kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
+            kind = self._F32_KIND[self.name]
             return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "
                     f"{f32_lit(self.act[1])}), {data});")
         return f"elementwise::{self.name}_s8(&{params_lit('ArithmeticParams', self.words)}, {data});"

@@ -251,9 +251,9 @@ class Concatenation(_ShapeOp):
         for k, (name, x) in enumerate(zip(op.inputs, xs)):
             if x.is_const:
                 me.consts[f"in{k}"] = x.data
-                me.roles.append(f"in{k}")
-            else:
-                me.roles.append(name)
+                me.roles.append((f"in{k}", name))
+            else:  # (constant key or None, tensor name): a tensor may be called "in0"
+                me.roles.append((None, name))
                 if name not in names:
                     names.append(name)
         me.inputs = tuple(names)
@@ -261,7 +261,8 @@ class Concatenation(_ShapeOp):
         return me
 
     def _operand(self, env, role):
-        return self.consts[role] if role in self.consts else env[role]
+        key, name = role
+        return self.consts[key] if key else env[name]
 
     def host(self, env, tile, out):
         xs = [np.asarray(self._operand(env, r)).reshape(s) for r, (s, _) in zip(self.roles, self.parts)]
@@ -276,7 +277,8 @@ class Concatenation(_ShapeOp):
         out = cx.output(self.output)
         calls, offset = [], 0
         for role, (shape, q) in zip(self.roles, self.parts):
-            src = cx.const(self.key(role), self.consts[role]) if role in self.consts else cx.input(role)
+            key, name = role
+            src = cx.const(self.key(key), self.consts[key]) if key else cx.input(name)
             p = (f"{MEM}::ConcatParams {{ input: {shape5_lit(shape)}, output: {shape5_lit(self.out_shape)}, "
                  f"axis: {a5}, offset: {offset} }}")
             if q is None:

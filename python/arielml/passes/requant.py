@@ -57,6 +57,9 @@ def _params(g: Graph, op: Op):
         p = fn(ins[0].quant.scale[0], ins[1].quant.scale[0], y.quant.scale[0])
         return AddRequant(**p, act_min=activation_bounds(op.attrs.clamp, y)[0],
                           act_max=activation_bounds(op.attrs.clamp, y)[1])
+    if op.kind is OpKind.SQUARED_DIFFERENCE:  # no fused activation: the int8 range
+        p = q.squared_difference_params(ins[0].quant.scale[0], ins[1].quant.scale[0], y.quant.scale[0])
+        return AddRequant(**p, act_min=-128, act_max=127)
     if op.kind is OpKind.MUL:
         m, s = q.mul_params(ins[0].quant.scale[0], ins[1].quant.scale[0], y.quant.scale[0])
         return MulRequant(m, s, *activation_bounds(op.attrs.clamp, y))

@@ -2,6 +2,7 @@
 use arielml_kernels::activations::{self as act, Quant8, LeakyReluParams, RequantizeParams, SigmoidParams};
 use arielml_kernels::activations_f32;
 use arielml_kernels::hard_swish::{self, HardSwishParams};
+use arielml_kernels::math_f32::{math_f32, MathF32};
 use arielml_kernels::tile::Tile;
 use arielml_kernels::Shape4;
 use pyo3::exceptions::PyValueError;
@@ -53,6 +54,15 @@ fn unary_f32<'py>(
         "logistic" => activations_f32::logistic_f32(s, &x, cells(&mut y), &t),
         "tanh" => activations_f32::tanh_f32(s, &x, cells(&mut y), &t),
         "hard_swish" => hard_swish::hard_swish_f32(s, &x, cells(&mut y), &t),
+        "abs" => math_f32(MathF32::Abs, s, &x, cells(&mut y), &t),
+        "neg" => math_f32(MathF32::Neg, s, &x, cells(&mut y), &t),
+        "square" => math_f32(MathF32::Square, s, &x, cells(&mut y), &t),
+        "sqrt" => math_f32(MathF32::Sqrt, s, &x, cells(&mut y), &t),
+        "rsqrt" => math_f32(MathF32::Rsqrt, s, &x, cells(&mut y), &t),
+        "exp" => math_f32(MathF32::Exp, s, &x, cells(&mut y), &t),
+        "log" => math_f32(MathF32::Log, s, &x, cells(&mut y), &t),
+        "sin" => math_f32(MathF32::Sin, s, &x, cells(&mut y), &t),
+        "cos" => math_f32(MathF32::Cos, s, &x, cells(&mut y), &t),
         _ => return Err(PyValueError::new_err(format!("unknown float unary op {op}"))),
     }
     Ok(f32_bytes(py, &y))

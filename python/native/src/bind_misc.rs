@@ -76,6 +76,7 @@ fn binary_s8<'py>(
         "add" => elementwise::add_s8(&p, &s, &x, &y, cells(&mut o), &t),
         "sub" => elementwise::sub_s8(&p, &s, &x, &y, cells(&mut o), &t),
         "mul" => elementwise::mul_s8(&p, &s, &x, &y, cells(&mut o), &t),
+        "squared_difference" => elementwise::squared_difference_s8(&p, &s, &x, &y, cells(&mut o), &t),
         "maximum" => elementwise::maximum(&s, &x, &y, cells(&mut o), &t),
         "minimum" => elementwise::minimum(&s, &x, &y, cells(&mut o), &t),
         _ => return Err(PyValueError::new_err(format!("unknown binary op {op}"))),
@@ -103,6 +104,8 @@ fn binary_f32<'py>(
         "add" => BinaryF32::Add,
         "sub" => BinaryF32::Sub,
         "mul" => BinaryF32::Mul,
+        "div" => BinaryF32::Div,
+        "squared_difference" => BinaryF32::SquaredDifference,
         _ => return Err(PyValueError::new_err(format!("unknown binary op {op}"))),
     };
     elementwise::binary_f32(kind, (act_min, act_max), &s, &x, &y, cells(&mut o), &t);
