@@ -29,6 +29,13 @@ from arielml.target.profile import profile_model
 WAKE = 100.0  # instructions from a SEV/IPI on one core to the waiting core running again
 
 
+def predict(schedule, prof, wake: float = WAKE, extra_overhead: float = 0.0):
+    """The replay of `schedule` with the measured task costs and per-task overhead of
+    `prof` (plus `extra_overhead` per task), and `wake` for every cross-core dependency."""
+    return replay(schedule.cores, schedule.deps, prof.task_instructions,
+                  overhead=prof.overhead_per_task + extra_overhead, wake_latency=wake)
+
+
 def measure(name: str, board, cores: int, exact: bool) -> dict:
     path = model_path(name)
     g = load(path)
@@ -38,9 +45,7 @@ def measure(name: str, board, cores: int, exact: bool) -> dict:
     out = {"single": single}
     for mode in ("static", "barrier"):
         c = compile_graph(g, source=path, board=board, cores=cores, mode=mode, profile=costs, exact_deps=exact)
-        r = replay(c.schedule.cores, c.schedule.deps, prof.task_instructions,
-                   overhead=prof.overhead_per_task, wake_latency=WAKE)
-        out[mode] = r.makespan
+        out[mode] = predict(c.schedule, prof).makespan
         out[mode + "_ram"] = plan_arena(c).size + runtime_bytes(c)
     return out
 

