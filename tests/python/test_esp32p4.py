@@ -37,10 +37,10 @@ BOARD = get_board("esp32p4")
 CRATE = REPO_ROOT / "firmware" / "boards" / "esp32p4"
 INT8_MODELS = ["kws_ref_model", "vww_96_int8", "ad01_int8", "pretrainedResnet_quant", "str_ww_ref_model"]
 
-# esp-hal 1.2's memory map for the ESP32-P4 (ld/esp32p4/memory.x, 128 KiB of L2 cache):
-# L2 RAM 0x4FF2_0000 + 0xADFC0 - 0x20000; flash through the cache from 0x4000_0020, a 4 MiB
+# esp-hal 1.2's memory map for the ESP32-P4 (ld/esp32p4/memory.x with its default 256 KiB
+# of L2 cache): L2 RAM 0x4FF4_0000 + 0xADFC0 - 0x40000; flash through the cache from 0x4000_0020, a 4 MiB
 # window; the board file keeps 8 KiB of the RAM and two 64 KiB pages of the window out.
-L2RAM, L2RAM_END = 0x4FF2_0000, 0x4FF0_0000 + 0xADFC0
+L2RAM, L2RAM_END = 0x4FF4_0000, 0x4FF0_0000 + 0xADFC0
 RAM_SIZE = L2RAM_END - L2RAM - 8 * 1024
 FLASH, WINDOW = 0x4000_0000, 0x40_0000
 FLASH_SIZE = WINDOW - 0x2_0000
@@ -150,7 +150,12 @@ def test_esptool_makes_a_valid_app_image_of_it(builds, name, tmp_path):
     with open(b.elf, "rb") as f:
         entry = ELFFile(f)["e_entry"]
     assert re.search(rf"Entry point: {entry:#010x}", info), info
-    assert "ESP32-P4" in info
+    assert "Chip ID: 18 (ESP32-P4)" in info
+    segments = re.findall(r"^\s+\d+\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+(.+)$", info, re.M)
+    for _length, addr, kinds in segments:  # flash segments in the window, RAM ones in the L2 RAM
+        a = int(addr, 16)
+        if "PADDING" not in kinds:
+            assert (FLASH <= a < FLASH + FLASH_SIZE) or (L2RAM <= a < L2RAM + RAM_SIZE), (addr, kinds)
     assert re.search(r"Checksum: 0x[0-9a-f]{2} \(valid\)", info)
     assert re.search(r"Validation hash: [0-9a-f]{64} \(valid\)", info)
     crate = tomllib.loads((b.out / "crate" / "Cargo.toml").read_text())["package"]["name"]

@@ -5,8 +5,8 @@
 //! Built on esp-hal 1.x and its runtime (esp-riscv-rt), linked with esp-hal's own
 //! `linkall.x` and memory map, not arielml's memory.x (board runtime "esp-hal"): code and
 //! constants in flash through the cache's 4 MiB window at 0x4000_0020, data, bss and core
-//! 0's stack in the L2 RAM esp-hal gives the application (0x4FF2_0000..0x4FFA_DFC0 with the
-//! ESP-IDF bootloader's default 128 KiB of L2 cache). PSRAM is not used. The ESP-IDF
+//! 0's stack in the L2 RAM esp-hal gives the application (0x4FF4_0000..0x4FFA_DFC0 with
+//! esp-hal's default 256 KiB of L2 cache). PSRAM is not used. The ESP-IDF
 //! second-stage bootloader loads the image from the app partition (0x10000) and checks the
 //! application descriptor that `entry!` puts in `.flash.appdesc`.
 //!
