@@ -332,7 +332,7 @@ def load_board_file(path: Path) -> Board:
 
 
 def board_files(boards_dir: Path = BOARDS_DIR) -> list[Path]:
-    return sorted(boards_dir.glob("*.toml"))
+    return sorted(boards_dir.glob("*.toml"), key=lambda p: p.stem)  # by name: rp2350 before rp2350-riscv
 
 
 def load_boards(boards_dir: Path = BOARDS_DIR) -> list[Board]:
