@@ -107,11 +107,16 @@ class Runtime:
     stack_minimum_env: str | None = None
     # Flashed with espflash/esptool: needs `firmware.esp_chip`, artifacts only the ELF.
     espressif: bool = False
+    # Where memory.x puts a boot-ROM block (`firmware.start_block`), or None (not supported):
+    # "after-vector-table" (cortex-m-rt: the boot ROM starts from the vector table at the
+    # flash origin) or "flash-origin" (riscv-rt: the block first, `_start` after it, and the
+    # block names its entry point itself).
+    start_block: str | None = None
 
 
 RUNTIMES = {r.name: r for r in (
-    Runtime("cortex-m-rt", "link.x", arm_images=True),
-    Runtime("riscv-rt", "link.x", hart_regions=True),
+    Runtime("cortex-m-rt", "link.x", arm_images=True, start_block="after-vector-table"),
+    Runtime("riscv-rt", "link.x", hart_regions=True, start_block="flash-origin"),
     Runtime("esp-hal", "linkall.x", own_memory_map=True, stack_minimum_env="ESP_HAL_CONFIG_ENSURE_MAIN_STACK_MINIMUM",
             espressif=True),
 )}
@@ -280,8 +285,8 @@ def _check(board: Board, src: Path) -> None:
         raise UsageError(f"{src}: 'firmware.boot2_bytes' must be within the flash")
     if board.firmware.serial_baud is not None and board.firmware.serial_baud <= 0:
         raise UsageError(f"{src}: 'firmware.serial_baud' must be a positive baud rate")
-    if board.firmware.start_block and not rt.arm_images:
-        raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt'")
+    if board.firmware.start_block and rt.start_block is None:
+        raise UsageError(f"{src}: 'firmware.start_block' needs runtime 'cortex-m-rt' or 'riscv-rt'")
     if rt.espressif != (board.firmware.esp_chip is not None):
         raise UsageError(f"{src}: 'firmware.esp_chip' is needed with runtime 'esp-hal', and only there")
     if rt.own_memory_map and board.firmware.boot2_bytes:
@@ -340,7 +345,7 @@ def load_board_file(path: Path) -> Board:
 
 
 def board_files(boards_dir: Path = BOARDS_DIR) -> list[Path]:
-    return sorted(boards_dir.glob("*.toml"))
+    return sorted(boards_dir.glob("*.toml"), key=lambda p: p.stem)  # by name: rp2350 before rp2350-riscv
 
 
 def load_boards(boards_dir: Path = BOARDS_DIR) -> list[Board]:

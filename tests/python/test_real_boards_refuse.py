@@ -30,6 +30,7 @@ def big_arena_model(path: Path, side: int) -> Path:
 # board -> the memory named in the refusal
 CASES = {
     "rp2040": r"RAM: needs ([\d,]+) bytes \(arena [\d,]+ \+ runtime [\d,]+ \+ stacks [\d,]+\), board has ([\d,]+)",
+    "rp2350-riscv": r"RAM: needs ([\d,]+) bytes \(arena [\d,]+ \+ runtime [\d,]+ \+ stacks [\d,]+\), board has ([\d,]+)",
     "rp2350": r"RAM: needs ([\d,]+) bytes \(arena [\d,]+ \+ runtime [\d,]+ \+ stacks [\d,]+\), board has ([\d,]+)",
     "nrf5340": r"shared RAM \(app_sram\): needs ([\d,]+) bytes \(arena \+ executor words\), it has ([\d,]+)",
     "stm32h745": r"shared RAM \(axisram\): needs ([\d,]+) bytes \(arena \+ executor words\), it has ([\d,]+)",

@@ -93,8 +93,22 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
             "  .boot2 ORIGIN(BOOT2) : { KEEP(*(.boot2)); } > BOOT2",
             "} INSERT BEFORE .text;",
         ]
-    if board.firmware.start_block:  # rp235x-hal's memory.x: IMAGE_DEF in the first 4 KiB
-        lines += [
+    if board.firmware.start_block:
+        lines += _start_block_script(board.runtime.start_block)
+    if board.runtime.hart_regions:
+        for region, mem in (("TEXT", "FLASH"), ("RODATA", "FLASH"), ("DATA", "RAM"),
+                            ("BSS", "RAM"), ("HEAP", "RAM"), ("STACK", "RAM")):
+            lines.append(f'REGION_ALIAS("REGION_{region}", {mem});')
+        lines.append(f"_max_hart_id = {len(board.cores) - 1};")
+        lines.append(f"_hart_stack_size = {board.firmware.stack_bytes:#x};")
+    return "\n".join(lines) + "\n"
+
+
+def _start_block_script(where: str) -> list[str]:
+    """memory.x lines keeping the board crate's IMAGE_DEF (`.start_block`) in the first
+    4 KiB of flash, where the RP2350 boot ROM searches."""
+    if where == "after-vector-table":  # rp235x-hal's memory.x
+        lines = [
             "EXTERN(IMAGE_DEF)",
             "SECTIONS",
             "{",
@@ -127,16 +141,25 @@ def linker_script(board: Board, image: int = 0, shared_bytes: int = 0) -> str:
             "} INSERT AFTER .uninit;",
             "PROVIDE(start_to_end = __end_block_addr - __start_block_addr);",
             "PROVIDE(end_to_start = __start_block_addr - __end_block_addr);",
-            "ASSERT(__start_block_addr + SIZEOF(.start_block) <= ORIGIN(FLASH) + 4096,",
-            '       "the boot ROM searches only the first 4 KiB of flash for .start_block");',
         ]
-    if board.runtime.hart_regions:
-        for region, mem in (("TEXT", "FLASH"), ("RODATA", "FLASH"), ("DATA", "RAM"),
-                            ("BSS", "RAM"), ("HEAP", "RAM"), ("STACK", "RAM")):
-            lines.append(f'REGION_ALIAS("REGION_{region}", {mem});')
-        lines.append(f"_max_hart_id = {len(board.cores) - 1};")
-        lines.append(f"_hart_stack_size = {board.firmware.stack_bytes:#x};")
-    return "\n".join(lines) + "\n"
+    else:  # "flash-origin": riscv-rt has no vector table; the block names `_start` itself
+        lines = [
+            "EXTERN(IMAGE_DEF)",
+            "SECTIONS",
+            "{",
+            "  .start_block ORIGIN(FLASH) : ALIGN(4)",
+            "  {",
+            "    __start_block_addr = .;",
+            "    KEEP(*(.start_block));",
+            "    . = ALIGN(4);",
+            "  } > FLASH",
+            "} INSERT BEFORE .text.dummy;",
+            "_stext = ADDR(.start_block) + SIZEOF(.start_block);",
+        ]
+    return lines + [
+        "ASSERT(__start_block_addr + SIZEOF(.start_block) <= ORIGIN(FLASH) + 4096,",
+        '       "the boot ROM searches only the first 4 KiB of flash for .start_block");',
+    ]
 
 
 def _write_linker_dir(board: Board, image: int = 0, shared_bytes: int = 0) -> Path | None:

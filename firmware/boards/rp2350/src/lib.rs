@@ -27,38 +27,22 @@
 #![no_std]
 
 pub use arielml_runtime as runtime;
+#[cfg(target_arch = "arm")]
 pub use cortex_m_rt;
+#[cfg(target_arch = "riscv32")]
+pub use riscv_rt;
 pub use rp235x_pac as pac;
 
 use core::ptr::{addr_of, addr_of_mut};
 
 use arielml_runtime::board::Board;
 
-/// A boot ROM block (RP2350 datasheet, "Blocks and block loops"): start marker, items,
-/// the LAST item (size of the items in words), the offset to the next block of the loop
-/// (0: a loop of this block alone), end marker.
-#[repr(C)]
-pub struct ImageDef {
-    words: [u32; 5],
-}
-
-const BLOCK_MARKER_START: u32 = 0xffff_ded3;
-const BLOCK_MARKER_END: u32 = 0xab12_3579;
-/// IMAGE_TYPE item (0x42, one word): EXE (0x0001) | secure (0x0020) | Arm (0x0000) |
-/// RP2350 (0x1000), as rp235x-hal's `item_image_type_exe(Secure, Arm)`.
-const ITEM_IMAGE_TYPE_ARM_SECURE_EXE: u32 = (0x1021 << 16) | (1 << 8) | 0x42;
-/// LAST item (0xff, two-byte size): one word of items before it.
-const ITEM_LAST_1: u32 = (1 << 8) | 0xff;
-
-/// Tells the boot ROM that this is an Arm secure-mode executable (vector table at the
-/// start of the image, 0x1000_0000). The name is what arielml's memory.x keeps
-/// (`EXTERN(IMAGE_DEF)`) in `.start_block`.
-#[link_section = ".start_block"]
-#[used]
-#[no_mangle]
-pub static IMAGE_DEF: ImageDef = ImageDef {
-    words: [BLOCK_MARKER_START, ITEM_IMAGE_TYPE_ARM_SECURE_EXE, ITEM_LAST_1, 0, BLOCK_MARKER_END],
-};
+#[cfg(target_arch = "arm")]
+#[path = "arm.rs"]
+mod arch;
+#[cfg(target_arch = "riscv32")]
+#[path = "riscv.rs"]
+mod arch;
 
 /// The Pico 2's crystal.
 const XOSC_HZ: u32 = 12_000_000;
@@ -71,10 +55,6 @@ const PLL_SYS_POSTDIV2: u8 = 2;
 const BAUD: u32 = arielml_runtime::board_fact!("SERIAL_BAUD");
 const _: () = assert!(arielml_runtime::board_fact!("CORES") == 2, "the RP2350 has two cores");
 const _: () = assert!(arielml_runtime::board_fact!("COUNTER_HZ") == 1_000_000, "counter_hz: TIMER0 counts microseconds");
-
-/// Core 1's stack: 16 KiB, as `stack_bytes` in boards/rp2350.toml (u64: 8-byte aligned).
-const CORE1_STACK_BYTES: usize = 16 * 1024;
-static mut CORE1_STACK: [u64; CORE1_STACK_BYTES / 8] = [0; CORE1_STACK_BYTES / 8];
 
 pub struct Rp2350;
 
@@ -90,52 +70,33 @@ fn sio() -> &'static pac::sio::RegisterBlock {
     unsafe { &*pac::SIO::ptr() }
 }
 
-/// ACTLR.EXTEXCLALL: make exclusive accesses (LDREX/STREX) use the global monitor for all
-/// memory, so that atomics work between the cores (the default MPU map marks SRAM
-/// non-shareable). Must be set on each core; rp235x-hal does the same in `spawn`.
-fn enable_extexclall() {
-    // SAFETY: read-modify-write of this core's ACTLR (0xE000_E008), bit 29.
-    unsafe {
-        let actlr = 0xE000_E008 as *mut u32;
-        actlr.write_volatile(actlr.read_volatile() | (1 << 29));
+/// Core 0's side of the SIO FIFO, for the boot ROM's launch handshake (runtime `launch`).
+struct SioFifo;
+
+impl arielml_runtime::launch::Fifo for SioFifo {
+    fn readable(&mut self) -> bool {
+        sio().fifo_st().read().bits() & 0b01 != 0 // VLD: a word waiting
     }
-}
-
-/// CPACR: full access to coprocessors 0 (GPIO), 4 (DCP) and 10/11 (FPU), as rp235x-hal's
-/// `enable_coprocessors`. cortex-m-rt enables the FPU on core 0 only.
-fn enable_coprocessors() {
-    // SAFETY: read-modify-write of this core's CPACR (0xE000_ED88).
-    unsafe {
-        let cpacr = 0xE000_ED88 as *mut u32;
-        cpacr.write_volatile(cpacr.read_volatile() | 3 | (3 << 8) | (3 << 20) | (3 << 22));
+    fn read(&mut self) -> u32 {
+        while !self.readable() {
+            arch::wait_event();
+        }
+        sio().fifo_rd().read().bits()
     }
-    cortex_m::asm::dsb();
-    cortex_m::asm::isb();
-}
-
-fn fifo_write(word: u32) {
-    while sio().fifo_st().read().bits() & 0b10 == 0 {} // RDY: room in the TX FIFO
-    sio().fifo_wr().write(|w| unsafe { w.bits(word) });
-    cortex_m::asm::sev();
-}
-
-fn fifo_read() -> u32 {
-    while sio().fifo_st().read().bits() & 0b01 == 0 {
-        // VLD: a word waiting
-        cortex_m::asm::wfe();
+    fn write(&mut self, word: u32) {
+        while sio().fifo_st().read().bits() & 0b10 == 0 {} // RDY: room in the TX FIFO
+        sio().fifo_wr().write(|w| unsafe { w.bits(word) });
+        arch::send_event();
     }
-    sio().fifo_rd().read().bits()
-}
-
-fn fifo_drain() {
-    while sio().fifo_st().read().bits() & 0b01 != 0 {
-        let _ = sio().fifo_rd().read().bits();
+    fn wake(&mut self) {
+        arch::send_event();
     }
 }
 
 impl Board for Rp2350 {
     const NAME: &'static str = arielml_runtime::board_name!();
     const CORES: usize = 2;
+
     /// TIMER0 counts microseconds (its tick, from the 12 MHz crystal).
     const COUNTER_HZ: u32 = 1_000_000;
 
@@ -153,38 +114,19 @@ impl Board for Rp2350 {
             *addr_of_mut!(CORE1_STARTED) = true;
             *addr_of_mut!(CORE1_ENTRY) = Some(entry);
         }
-        enable_extexclall();
+        arch::before_launch();
         // Reset core 1 into the boot ROM's wait-for-launch loop (rp235x-hal's `spawn`).
         let psm = unsafe { &*pac::PSM::ptr() };
         psm.frce_off().modify(|_, w| w.proc1().set_bit());
         while psm.frce_off().read().proc1().bit_is_clear() {
-            cortex_m::asm::nop();
+            arch::nop();
         }
         psm.frce_off().modify(|_, w| w.proc1().clear_bit());
-        // SAFETY: VTOR (0xE000_ED08) reads as this core's vector table: core 1 gets the same.
-        let vtor = unsafe { (0xE000_ED08 as *const u32).read_volatile() };
-        let stack_top = unsafe { addr_of_mut!(CORE1_STACK) as usize + CORE1_STACK_BYTES } as u32;
-        // The boot ROM's launch sequence (datasheet, "Launching code on processor core 1"):
-        // each word is echoed back; a mismatch restarts from the beginning.
-        let seq = [0, 0, 1, vtor, stack_top, core1_start as usize as u32];
-        let mut i = 0;
-        let mut fails = 0;
-        while i < seq.len() {
-            let cmd = seq[i];
-            if cmd == 0 {
-                fifo_drain();
-                cortex_m::asm::sev();
-            }
-            fifo_write(cmd);
-            if fifo_read() == cmd {
-                i += 1;
-            } else {
-                i = 0;
-                fails += 1;
-                if fails > 16 {
-                    panic!("core 1 did not start");
-                }
-            }
+        // The boot ROM's launch sequence with this core's vector table (Arm: VTOR; RISC-V:
+        // mtvec), core 1's stack and its entry.
+        if arielml_runtime::launch::launch_core1(&mut SioFifo, arch::vector_table(), arch::core1_stack_top(),
+                                                 arch::core1_entry(), 16).is_err() {
+            panic!("core 1 did not start");
         }
     }
 
@@ -213,19 +155,19 @@ impl Board for Rp2350 {
     }
 
     fn wait_for_signal() {
-        cortex_m::asm::wfe();
+        arch::wait_event();
     }
 
     fn signal() {
-        // SEV on one RP2350 core sets the event flag of the other.
-        cortex_m::asm::dsb();
-        cortex_m::asm::sev();
+        // SEV (Arm) / h3.unblock (Hazard3) on one RP2350 core wakes the other.
+        arch::fence();
+        arch::send_event();
     }
 
     fn exit(_code: i32) -> ! {
         // No host to report to: whatever the firmware had to say went over the serial link.
         loop {
-            cortex_m::asm::wfe();
+            arch::wait_event();
         }
     }
 
@@ -249,8 +191,7 @@ const RESET_UART0: u32 = 1 << 26;
 
 /// Called once by core 0 before anything else: clocks, serial and timer on.
 pub fn init() {
-    enable_coprocessors();
-    enable_extexclall();
+    arch::init_core();
     // SAFETY: core 0, first thing after reset; nothing else uses these blocks yet.
     let (xosc, clocks, pll, ticks, uart, io, pads) = unsafe {
         (&*pac::XOSC::ptr(), &*pac::CLOCKS::ptr(), &*pac::PLL_SYS::ptr(), &*pac::TICKS::ptr(),
@@ -323,37 +264,13 @@ pub fn init() {
     uart.uartcr().write(|w| unsafe { w.bits((1 << 0) | (1 << 8) | (1 << 9)) }); // UARTEN, TXE, RXE
 }
 
-/// Core 1's first Rust code, entered from the boot ROM with the stack of the launch sequence.
-extern "C" fn core1_start() -> ! {
-    enable_coprocessors();
-    enable_extexclall();
-    // SAFETY: MSPLIM (stack limit) at the bottom of core 1's static stack; written by core 0
-    // before it started this core, never written again.
-    unsafe {
-        cortex_m::register::msplim::write(addr_of!(CORE1_STACK) as u32);
-        match *addr_of!(CORE1_ENTRY) {
-            Some(f) => f(1),
-            None => Rp2350::exit(70),
-        }
+/// Core 1's first Rust code (after its architecture's set-up), on the stack of the launch.
+fn core1_main() -> ! {
+    // SAFETY: written by core 0 before it started this core, never written again.
+    match unsafe { *addr_of!(CORE1_ENTRY) } {
+        Some(f) => f(1),
+        None => Rp2350::exit(70),
     }
-}
-
-/// Define the firmware's reset entry: `init`, then `app(0)` on core 0 (which may
-/// start the other cores into `app`).
-#[macro_export]
-macro_rules! entry {
-    ($app:path) => {
-        #[$crate::cortex_m_rt::entry]
-        fn main() -> ! {
-            $crate::init();
-            $app(0)
-        }
-
-        #[panic_handler]
-        fn panic(info: &core::panic::PanicInfo) -> ! {
-            $crate::panic(info)
-        }
-    };
 }
 
 /// Report a panic in one line naming the core and task, and end the run with status 101.
@@ -361,9 +278,3 @@ pub fn panic(info: &core::panic::PanicInfo) -> ! {
     arielml_runtime::fault::panic::<Rp2350>(info)
 }
 
-/// Both cores' HardFault (configurable faults escalate to it): one line naming the core,
-/// its task and the faulting pc, then exit status 102.
-#[cortex_m_rt::exception]
-unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
-    arielml_runtime::fault::fault::<Rp2350>("HardFault", frame.pc() as usize)
-}
