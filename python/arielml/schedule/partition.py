@@ -1,8 +1,8 @@
 """Split each operator into tiles and compute exact tile-level dependencies.
 
 A tile is a range of output rows (H of NHWC; the batch rows of a 2-D output) times a
-range of output channels, matching the kernels' `Tile`: an op is cut along rows, along
-channels or both (a 2-D grid), whichever makes its largest tile smallest. A tile waits only for the producer tiles
+range of output channels, matching the kernels' `Tile`: an op is cut along rows, the
+rows that do not divide by channels as well (`split_op`), or along channels alone. A tile waits only for the producer tiles
 whose outputs it reads: for sliding windows that is the receptive field of its rows,
 for elementwise ops the same rows, for anything else the whole input.
 
@@ -39,27 +39,25 @@ def _even(n: int, k: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
-def _tilings(rows: int, chans: int, parts: int, by_rows: bool, by_chans: bool):
-    """(row parts, channel parts) grids of exactly `parts` tiles the kernel can take."""
-    for r in range(parts, 0, -1):
-        c, rem = divmod(parts, r)
-        if rem or r > rows or c > chans or (r > 1 and not by_rows) or (c > 1 and not by_chans):
-            continue
-        yield r, c
-
-
 def split_op(g: Graph, index: int, parts: int) -> list[TileSpec]:
-    """`parts` tiles of op `index`: of all grids of row x channel parts that make exactly
-    `parts` tiles, the one whose largest tile has the fewest output elements (the op's
-    share of the critical path), ties to more row parts (a channel tile repeats the input
-    gathering of its rows); with no such grid, channel tiles (rows too few), else whole."""
+    """Tiles of op `index` for `parts` equal shares of its output.
+
+    Along rows when it has at least `parts` rows: `parts` tiles of equal whole rows, and
+    when the rows do not divide (kws: 25 rows on 2 or 4 cores) and the kernel also takes
+    channel tiles, the remainder rows (fewer than `parts`) as one band cut into `parts`
+    channel tiles, so every share has the same number of output elements (a whole-row
+    tile is cheaper per element than a channel tile, which repeats the input gathering of
+    its rows, so only the remainder is cut by channels). With too few rows, `parts`
+    channel tiles; else the op whole."""
     op = g.ops[index]
     k = kind(op.kind)
     rows, chans = out_grid(op.kind, g.tensor(op.outputs[0]).type.shape)
-    grids = list(_tilings(rows, chans, parts, k.split_rows, k.split_channels)) if parts > 1 else []
-    if grids:
-        r, c = min(grids, key=lambda rc: (-(-rows // rc[0]) * -(-chans // rc[1]), -rc[0]))
-        return [TileSpec(index, rr, cc) for rr in _even(rows, r) for cc in _even(chans, c)]
+    if parts > 1 and k.split_rows and rows >= parts:
+        body = rows - rows % parts if k.split_channels and chans >= parts else rows
+        tiles = [TileSpec(index, r, (0, chans)) for r in _even(body, parts)]
+        if body < rows:
+            tiles += [TileSpec(index, (body, rows), c) for c in _even(chans, parts)]
+        return tiles
     if parts > 1 and k.split_channels and chans >= 2:
         return [TileSpec(index, (0, rows), c) for c in _even(chans, parts)]
     return [TileSpec(index, (0, rows), (0, chans))]
