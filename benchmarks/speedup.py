@@ -4,7 +4,8 @@
 For each model and core count: our own single-core instruction count (QEMU -icount, one
 inference, no tiling), then every task of the N-core tiling measured alone on one core
 (`arielml profile`), the static schedule recomputed from those measured costs and
-replayed (replay.py) with the measured executor overhead per task and WAKE instructions
+replayed (replay.py) with the measured executor overhead per task (printed: the
+one-core run of all tasks minus the tasks themselves, per task) and WAKE instructions
 for every dependency that crosses cores; the same replay for the prior art's scheme
 (equal tiles round-robin, a barrier after every op) with the same measured tasks.
 
@@ -42,7 +43,7 @@ def measure(name: str, board, cores: int, exact: bool) -> dict:
     single = profile_model(path, board, 1).total_instructions
     prof = profile_model(path, board, cores)
     costs = prof.as_costs()
-    out = {"single": single}
+    out = {"single": single, "overhead": prof.overhead_per_task, "tasks": len(prof.task_instructions)}
     for mode in ("static", "barrier"):
         c = compile_graph(g, source=path, board=board, cores=cores, mode=mode, profile=costs, exact_deps=exact)
         out[mode] = predict(c.schedule, prof).makespan
@@ -66,12 +67,14 @@ def main() -> None:
             m = measure(name, board, n, args.deps == "exact")
             rows.append([name, n, f"{m['single']:,.0f}", f"{m['static']:,.0f}", f"{m['single'] / m['static']:.2f}x",
                          f"{m['barrier']:,.0f}", f"{m['single'] / m['barrier']:.2f}x",
-                         f"{m['static_ram'] / TFLM_ARENA[name]:.2f}x", f"{m['barrier_ram'] / TFLM_ARENA[name]:.2f}x"])
+                         f"{m['static_ram'] / TFLM_ARENA[name]:.2f}x", f"{m['barrier_ram'] / TFLM_ARENA[name]:.2f}x",
+                         m["tasks"], f"{m['overhead']:.0f}"])
             print(f"measured {name} on {n} cores", flush=True)
     print(f"\n{board.name}, {args.deps} dependencies; instructions (QEMU -icount); wake latency {WAKE:g}; "
           f"scheduler sync estimate {SYNC_CYCLES:g}")
     print(table(rows, ["model", "cores", "1-core", "static makespan", "speedup", "barrier makespan",
-                       "speedup", "RAM/TFLM static", "RAM/TFLM barrier"]))
+                       "speedup", "RAM/TFLM static", "RAM/TFLM barrier",
+                       "tasks", "overhead/task"]))
 
 
 if __name__ == "__main__":

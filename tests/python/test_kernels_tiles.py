@@ -1,5 +1,6 @@
 """Tiled == untiled: every row split and every channel split of each kernel's output,
-assembled from two tiles written into one buffer, equals the one-call result."""
+assembled from two tiles written into one buffer, and every 2-D grid of four row x
+channel tiles (the partitioner's 2-D tiling), equals the one-call result."""
 
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ SETTINGS = settings(max_examples=25, derandomize=True, deadline=None, database=N
 
 
 def splits(rows: int, chans: int):
-    """Two disjoint tiles covering the output, for every row cut and every channel cut."""
+    """Disjoint tiles covering the output: two for every row cut and every channel cut,
+    four for every row cut x channel cut."""
     for r in range(rows + 1):
         yield (0, r, 0, chans), (r, rows, 0, chans)
     for c in range(chans + 1):
         yield (0, rows, 0, c), (0, rows, c, chans)
+    for r in range(1, rows):
+        for c in range(1, chans):
+            yield (0, r, 0, c), (0, r, c, chans), (r, rows, 0, c), (r, rows, c, chans)
 
 
 def check_all_splits(run, rows: int, chans: int, out_like):
     full = run(None, None)
-    for t1, t2 in splits(rows, chans):
-        poison = np.full_like(out_like, 77 if out_like.dtype == np.int8 else np.nan)
-        part = run(t1, poison)
-        part = run(t2, part)
-        assert np.array_equal(part, full), (t1, t2)
+    for tiles in splits(rows, chans):
+        part = np.full_like(out_like, 77 if out_like.dtype == np.int8 else np.nan)
+        for t in tiles:
+            part = run(t, part)
+        assert np.array_equal(part, full), tiles
 
 
 def i8(rng, shape):

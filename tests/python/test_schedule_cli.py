@@ -47,7 +47,7 @@ def test_gantt_svg_has_one_rect_per_task(tmp_path):
 
 
 def test_gantt_colours_by_op_kind_and_shows_waits_as_gaps():
-    c = compile_model(MODELS_DIR / "kws_ref_model.tflite", cores=4, mode="barrier")
+    c = compile_model(MODELS_DIR / "str_ww_ref_model.tflite", cores=4, mode="barrier")
     kinds = [c.graph.ops[t.tile.op].kind.name for t in c.tasks]
     root = ET.fromstring(gantt_svg(c.schedule, kinds, title="a < b & c"))
     rects = list(root.iter(f"{SVG}rect"))
@@ -57,7 +57,7 @@ def test_gantt_colours_by_op_kind_and_shows_waits_as_gaps():
         fill.setdefault(kinds[t], set()).add(r.get("fill"))
     assert all(len(f) == 1 for f in fill.values())  # one colour per kind...
     assert len({next(iter(f)) for f in fill.values()}) == len(fill)  # ...and distinct kinds differ
-    # A core waiting at a barrier (kws on 4 cores: ~86% busy) shows as a gap before its next box.
+    # A core waiting at a barrier (str_ww on 4 cores: 15 rows in 4+4+4+3) shows as a gap before its next box.
     rows: dict[str, list[tuple[float, float]]] = {}
     for r in rects:
         rows.setdefault(r.get("y"), []).append((float(r.get("x")), float(r.get("width"))))

@@ -24,7 +24,7 @@ from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_graph, compile_model
 from arielml.plan.arena import ArenaPlan, plan_arena
 from arielml.plan.state import plan_state
-from arielml.schedule.profiles import load_profile
+from arielml.schedule.profiles import load_profile, tiles_digest
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def build_model(model: Path, board: Board, *, cores: int | None = None, out: Pat
 def stored_costs(board: Board, compiled: Compiled) -> dict[int, float] | None:
     """Measured task costs from `arielml profile`, when one exists for this tiling."""
     prof = load_profile(compiled.graph.digest, board, compiled.cores)
-    if prof is None or len(prof.task_instructions) != len(compiled.tasks):
+    if prof is None or prof.tiles != tiles_digest(compiled.tasks):
         return None
     return prof.as_costs()
 

@@ -1,7 +1,8 @@
 """Split each operator into tiles and compute exact tile-level dependencies.
 
-A tile is a range of output rows (H of NHWC; the batch rows of a 2-D output) or of
-output channels, matching the kernels' `Tile`. A tile waits only for the producer tiles
+A tile is a range of output rows (H of NHWC; the batch rows of a 2-D output) times a
+range of output channels, matching the kernels' `Tile`: an op is cut along rows, the
+rows that do not divide by channels as well when they are wide enough (`split_op`), or along channels alone. A tile waits only for the producer tiles
 whose outputs it reads: for sliding windows that is the receptive field of its rows,
 for elementwise ops the same rows, for anything else the whole input.
 
@@ -38,13 +39,39 @@ def _even(n: int, k: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
+# A remainder band is cut by channels only when it holds at least this many output
+# pixels: the packed kernels compute blocks of 1-2 pixels x 2-8 channels and pay a
+# per-call set-up, so a channel tile of a thinner band costs far more than its share
+# (measured on the M33: a 1-pixel band of a 1x1 conv 1.8x its share (str_ww), a 5-pixel
+# band 1.2-1.4x (kws); the even rows are then better).
+MIN_BAND_PIXELS = 4
+
+
 def split_op(g: Graph, index: int, parts: int) -> list[TileSpec]:
-    """`parts` tiles of op `index` along rows when it has enough rows, else channels."""
+    """Tiles of op `index` for `parts` equal shares of its output.
+
+    Along rows when it has at least `parts` rows: `parts` tiles of equal whole rows, and
+    when the rows do not divide (kws: 25 rows on 2 or 4 cores), the kernel also takes
+    channel tiles and the remainder rows hold `MIN_BAND_PIXELS`, those rows as one band
+    cut into `parts` channel tiles, so every share has the same number of output elements
+    (a whole-row tile is cheaper per element than a channel tile, which repeats the
+    kernel's set-up and input gathering for its rows, so only the remainder is cut by
+    channels); otherwise rows as even as they go. With too few rows, `parts` channel
+    tiles; else the op whole."""
     op = g.ops[index]
-    rows, chans = out_grid(op.kind, g.tensor(op.outputs[0]).type.shape)
-    if parts > 1 and kind(op.kind).split_rows and rows >= parts:
-        return [TileSpec(index, r, (0, chans)) for r in _even(rows, parts)]
-    if parts > 1 and kind(op.kind).split_channels and chans >= 2:
+    k = kind(op.kind)
+    shape = g.tensor(op.outputs[0]).type.shape
+    rows, chans = out_grid(op.kind, shape)
+    if parts > 1 and k.split_rows and rows >= parts:
+        pixels_per_row = shape[2] if len(shape) == 4 and not k.flat_rows else 1
+        band = rows % parts
+        if not (k.split_channels and chans >= parts and band * pixels_per_row >= MIN_BAND_PIXELS):
+            band = 0
+        tiles = [TileSpec(index, r, (0, chans)) for r in _even(rows - band, parts)]
+        if band:
+            tiles += [TileSpec(index, (rows - band, rows), c) for c in _even(chans, parts)]
+        return tiles
+    if parts > 1 and k.split_channels and chans >= 2:
         return [TileSpec(index, (0, rows), c) for c in _even(chans, parts)]
     return [TileSpec(index, (0, rows), (0, chans))]
 

@@ -29,6 +29,7 @@ class Profile:
     total_instructions: float  # one inference, all tasks on one core
     overhead_per_task: float  # executor cost per task: total minus the tasks, spread
     unit: str = "instructions"  # "instructions" (QEMU -icount) or "cycles" (a real board's counter)
+    tiles: str = ""  # tiles_digest of the measured tasks ("" in files from before it)
 
     def as_costs(self) -> dict[int, float]:
         return dict(enumerate(self.task_instructions))
@@ -68,6 +69,13 @@ def firmware_fingerprint(board: Board) -> str:
     except OSError:
         pass  # a read-only cache only costs the rehash
     return fingerprint
+
+
+def tiles_digest(tasks) -> str:
+    """Hash of every task's tile (op, rows, channels) in id order: a profile's costs belong
+    to the tasks it measured, and another partitioner makes other tasks of the same count."""
+    text = ";".join(f"{t.tile.op}:{t.tile.rows}:{t.tile.channels}" for t in tasks)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def file_digest(model: Path) -> str:

@@ -26,7 +26,7 @@ from arielml.oracle.tensors_io import random_inputs
 from arielml.paths import cache_dir
 from arielml.pipeline import Compiled, compile_model
 from arielml.schedule import Placement, Schedule
-from arielml.schedule.profiles import Profile, store_profile
+from arielml.schedule.profiles import Profile, store_profile, tiles_digest
 from arielml.target.emulated import emulator_device
 from arielml.target.serial_port import CONNECT_SECONDS, RUN_SECONDS, default_baud, port_device
 
@@ -80,6 +80,7 @@ def profile_model(model: Path, board: Board, cores: int, *, runs: int = 2, log=N
     per_task = [min(r.task_ticks[t] for r in results) * scale for t in range(len(compiled.tasks))]
     total = min(r.total_ticks for r in results) * scale
     overhead = max(0.0, (total - sum(per_task)) / max(1, len(per_task)))
-    prof = Profile(compiled.graph.digest, board.name, cores, per_task, total, overhead, unit)
+    prof = Profile(compiled.graph.digest, board.name, cores, per_task, total, overhead, unit,
+                   tiles_digest(compiled.tasks))
     store_profile(board, prof)
     return prof
