@@ -8,11 +8,13 @@ buffers of tasks that may run at the same time on two cores never overlap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 from arielml.ir import OpKind
 from arielml.pipeline import Compiled
 from arielml.plan import Buffer, Plan, Uses, from_schedule, plan_greedy, validate
+from arielml.plan.fusion import Fusion, band_bytes, candidates
 
 ALIGN = 8  # float32 and i32 views of a buffer need 4; 8 keeps 64-bit loads possible
 # Copy-through ops whose output may overwrite their input when the input dies there.
@@ -25,6 +27,12 @@ class ArenaPlan:
     sizes: dict[str, int]
     size: int  # bytes
     plan: Plan
+    fused: tuple[Fusion, ...] = ()  # band fusions the plan uses (plan/fusion.py)
+    notes: tuple[str, ...] = field(default=())  # why each candidate fusion was taken or not
+
+    def fusion_of(self, op: int) -> Fusion | None:
+        """The fusion whose producer or consumer is op `op`, if any."""
+        return next((f for f in self.fused if op in (f.producer, f.consumer)), None)
 
 
 def activation_uses(c: Compiled) -> dict[str, Uses]:
@@ -48,14 +56,55 @@ def happens_before(c: Compiled) -> list[tuple[int, int]]:
     return edges
 
 
-def plan_arena(c: Compiled) -> ArenaPlan:
+def _fused_uses(c: Compiled, uses: dict[str, Uses], sizes: dict[str, int], fused) -> list[tuple[str, str]]:
+    """Rewrite `uses`/`sizes` for `fused`: the inner tensor leaves the arena, the consumer's
+    tasks touch nothing, the producer's tasks read and write the residual (which the result
+    shares: returned as (result, residual) pairs) and use their core's band buffer."""
+    same = []
+    for f in fused:
+        prod = {t.id for t in c.tasks if t.tile.op == f.producer}
+        cons = {t.id for t in c.tasks if t.tile.op == f.consumer}
+        uses.pop(f.inner), sizes.pop(f.inner)
+        res, out = uses[f.residual], uses.pop(f.result)
+        sizes.pop(f.result)
+        uses[f.residual] = Uses(res.writers | prod, (res.readers - cons) | prod | out.readers)
+        for k in range(len(c.schedule.cores)):
+            mine = frozenset(t for t in prod if c.schedule.placements[t].core == k)
+            if mine:
+                uses[f.band(k)], sizes[f.band(k)] = Uses(mine, mine), band_bytes(c, f, k)
+        same.append((f.result, f.residual))
+    return same
+
+
+def _plan(c: Compiled, fused: tuple[Fusion, ...]) -> ArenaPlan:
     uses = activation_uses(c)
     sizes = {n: c.graph.tensor(n).type.nbytes for n in uses}
+    same = _fused_uses(c, uses, sizes, fused)
     buffers = [Buffer(n, sizes[n], ALIGN) for n in sorted(uses)]
     in_place = [(op.outputs[0], op.inputs[0]) for op in c.graph.ops if op.kind in IN_PLACE]
-    problem = from_schedule(buffers, uses, happens_before(c), in_place, outputs=c.graph.outputs)
+    outputs = [o if o in uses else dict(same)[o] for o in c.graph.outputs]
+    problem = from_schedule(buffers, uses, happens_before(c), in_place, outputs=outputs)
     plan = plan_greedy(problem)
     errors = validate(plan)
     if errors:  # the planner's own invariant: a bug, never user input
         raise AssertionError(f"memory plan is invalid: {errors[0]}")
-    return ArenaPlan(dict(plan.offsets), sizes, plan.arena_size, plan)
+    offsets, out_sizes = dict(plan.offsets), dict(sizes)
+    for result, residual in same:
+        offsets[result], out_sizes[result] = offsets[residual], sizes[residual]
+    return ArenaPlan(offsets, out_sizes, plan.arena_size, plan, fused)
+
+
+def plan_arena(c: Compiled, fuse: bool = True) -> ArenaPlan:
+    """The smallest plan found: each legal band fusion (plan/fusion.py) is kept only if
+    it makes the arena smaller than the best plan without it."""
+    best = _plan(c, ())
+    notes = []
+    for f in candidates(c) if fuse else ():
+        trial = _plan(c, best.fused + (f,))
+        what = f"fuse op {f.producer} into op {f.consumer}'s residual"
+        if trial.size < best.size:
+            notes.append(f"{what}: arena {best.size:,} -> {trial.size:,} B")
+            best = trial
+        else:
+            notes.append(f"{what}: not taken, arena {best.size:,} -> {trial.size:,} B")
+    return dataclasses.replace(best, notes=tuple(notes))

@@ -181,3 +181,24 @@ def _in_place_ok(uses, after, index, out: BufferId, inp: BufferId) -> bool:
     return all(after[x] & bit_t for x in others_in) and all(
         after[t] & (1 << index[y]) for y in others_out
     )
+
+
+def tiled_in_place_ok(happens_before: Iterable[tuple[Task, Task]], tasks: Iterable[Task],
+                      before: Iterable[Task], after: Iterable[Task]) -> bool:
+    """May `tasks` (several, maybe concurrent on several cores) overwrite a buffer tile
+    by tile? The caller vouches that each task reads only the elements it writes (an
+    elementwise op without broadcasting, tiles that do not overlap); what remains is
+    time: every task in `before` (the buffer's other uses) must happen before every one
+    of `tasks`, and every one of `tasks` before every task in `after` (the uses of what
+    they write). A task in both sets can never be ordered against itself."""
+    tasks, before, after = set(tasks), set(before), set(after)
+    if not tasks or tasks & (before | after):
+        return False
+    edges = list(happens_before)
+    nodes = list(tasks | before | after | {t for e in edges for t in e})
+    index = {t: i for i, t in enumerate(nodes)}
+    desc = _descendants(nodes, edges)
+    mask = sum(1 << index[t] for t in tasks)
+    after_mask = sum(1 << index[t] for t in after)
+    return (all(desc[b] & mask == mask for b in before)
+            and all(desc[t] & after_mask == after_mask for t in tasks))
