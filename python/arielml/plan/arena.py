@@ -60,20 +60,21 @@ def _fused_uses(c: Compiled, uses: dict[str, Uses], sizes: dict[str, int], fused
     """Rewrite `uses`/`sizes` for `fused`: the inner tensor leaves the arena, the consumer's
     tasks touch nothing, the producer's tasks read and write the residual (which the result
     shares: returned as (result, residual) pairs) and use their core's band buffer."""
-    same = []
-    for f in fused:
+    home: dict[str, str] = {}  # a fused result -> the buffer it lives in (chains of blocks)
+    for f in sorted(fused, key=lambda f: f.producer):
         prod = {t.id for t in c.tasks if t.tile.op == f.producer}
         cons = {t.id for t in c.tasks if t.tile.op == f.consumer}
         uses.pop(f.inner), sizes.pop(f.inner)
-        res, out = uses[f.residual], uses.pop(f.result)
+        store = home.get(f.residual, f.residual)
+        res, out = uses[store], uses.pop(f.result)
         sizes.pop(f.result)
-        uses[f.residual] = Uses(res.writers | prod, (res.readers - cons) | prod | out.readers)
+        uses[store] = Uses(res.writers | prod, (res.readers - cons) | prod | out.readers)
+        home[f.result] = store
         for k in range(len(c.schedule.cores)):
             mine = frozenset(t for t in prod if c.schedule.placements[t].core == k)
             if mine:
                 uses[f.band(k)], sizes[f.band(k)] = Uses(mine, mine), band_bytes(c, f, k)
-        same.append((f.result, f.residual))
-    return same
+    return list(home.items())
 
 
 def _plan(c: Compiled, fused: tuple[Fusion, ...]) -> ArenaPlan:
@@ -95,16 +96,27 @@ def _plan(c: Compiled, fused: tuple[Fusion, ...]) -> ArenaPlan:
 
 
 def plan_arena(c: Compiled, fuse: bool = True) -> ArenaPlan:
-    """The smallest plan found: each legal band fusion (plan/fusion.py) is kept only if
-    it makes the arena smaller than the best plan without it."""
-    best = _plan(c, ())
+    """The smallest plan found: every legal band fusion (plan/fusion.py) at once, then
+    each dropped again if the arena does not grow without it (fusions can pay only
+    together, when each removes one of several equal peaks); none if they do not pay."""
+    plain = _plan(c, ())
+    found = tuple(candidates(c)) if fuse else ()
+    if not found:
+        return plain
+    best = _plan(c, found)
+    if best.size >= plain.size:
+        return dataclasses.replace(plain, notes=tuple(
+            f"{_what(f)}: not taken, arena {plain.size:,} B either way or larger" for f in found))
     notes = []
-    for f in candidates(c) if fuse else ():
-        trial = _plan(c, best.fused + (f,))
-        what = f"fuse op {f.producer} into op {f.consumer}'s residual"
-        if trial.size < best.size:
-            notes.append(f"{what}: arena {best.size:,} -> {trial.size:,} B")
+    for f in found:
+        trial = _plan(c, tuple(g for g in best.fused if g != f))
+        if trial.size <= best.size:
+            notes.append(f"{_what(f)}: not taken, arena {trial.size:,} B without it")
             best = trial
         else:
-            notes.append(f"{what}: not taken, arena {best.size:,} -> {trial.size:,} B")
+            notes.append(f"{_what(f)}: taken, arena {trial.size:,} -> {best.size:,} B")
     return dataclasses.replace(best, notes=tuple(notes))
+
+
+def _what(f: Fusion) -> str:
+    return f"band-fuse op {f.producer} into op {f.consumer} over its residual"
