@@ -77,10 +77,17 @@ def test_band_fused_residuals_bit_exact_on_riscv(tmp_path, cores):
 
 
 @pytest.mark.parametrize("cores", [1, 2, 4])
-def test_resnet_band_fused_bit_exact_on_riscv(tmp_path, cores):
-    path = MODELS_DIR / "pretrainedResnet_quant.tflite"
+@pytest.mark.parametrize("model,fused,in_place", [
+    ("pretrainedResnet_quant", True, {"ADD", "RESHAPE"}),  # block 1 fused, the other ADDs in place
+    ("kws_ref_model", False, {"RESHAPE"}),  # its RESHAPE is an alias: no copy at all
+])
+def test_in_place_and_fused_mlperf_models_bit_exact_on_riscv(tmp_path, cores, model, fused, in_place):
+    path = MODELS_DIR / f"{model}.tflite"
     build = build_model(path, get_board("qemu-riscv32"), cores=cores, out=tmp_path / "fw")
-    assert any("not taken" not in n for n in build.manifest["memory"]["fusions"])
+    assert any("not taken" not in n for n in build.manifest["memory"]["fusions"]) == fused
+    text = (build.out / "crate" / "src" / "model.rs").read_text()
+    assert ("binary_s8_in_place" in text) == ("ADD" in in_place or fused)
+    assert ("in place: the output is the input's bytes" in text) == ("RESHAPE" in in_place)
     _bit_exact(build, path, 4)
 
 

@@ -131,5 +131,22 @@ def test_fused_plan_keeps_concurrent_tasks_apart(resnet, cores):
                 for x1, s1, e1, w1 in spans[b]:
                     if (w0 or w1) and s0 < e1 and s1 < e0:
                         # Only tiles of one op share a tensor they write (disjoint tiles; the
-                        # fused tasks' residual tiles too), never bytes of another tensor.
-                        assert c.tasks[a].tile.op == c.tasks[b].tile.op and x0 == x1, (a, b, x0, x1)
+                        # fused tasks' residual tiles, an in-place op's operand and output too),
+                        # never bytes of another tensor.
+                        same = x0 == x1 or arena.same_bytes(x0, x1)
+                        assert c.tasks[a].tile.op == c.tasks[b].tile.op and same, (a, b, x0, x1)
+
+
+def test_elementwise_in_place_hint_over_tiles():
+    from arielml.plan import Buffer, Uses, from_schedule
+
+    bufs = [Buffer("x", 64), Buffer("y", 64), Buffer("z", 64)]
+    # Two ADD tiles t1, t2 read x and write y; "late" reads x too, q reads y.
+    uses = {"x": Uses(frozenset({"p"}), frozenset({"t1", "t2", "late"})),
+            "y": Uses(frozenset({"t1", "t2"}), frozenset({"q"})), "z": Uses(frozenset({"q"}), frozenset())}
+    hb = [("p", "t1"), ("p", "t2"), ("p", "late"), ("t1", "q"), ("t2", "q")]
+    assert not from_schedule(bufs, uses, hb, tiled=[("y", "x")]).may_alias  # late may read clobbered x
+    ok = from_schedule(bufs, uses, hb + [("late", "t1"), ("late", "t2")], tiled=[("y", "x")])
+    assert ok.may_alias == {frozenset(("x", "y"))}
+    host = {**uses, "x": Uses(frozenset(), uses["x"].readers)}  # a graph input: the host's
+    assert not from_schedule(bufs, host, hb + [("late", "t1"), ("late", "t2")], tiled=[("y", "x")]).may_alias

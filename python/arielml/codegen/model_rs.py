@@ -131,6 +131,9 @@ class Cx(RustCx):
         off, n, ty = self.blob.add(key, array)
         return f"CONSTS.view::<{ty}>({off}, {n})"
 
+    def in_place(self, output: str, operand: str) -> bool:
+        return self.arena.same_bytes(output, operand)
+
     core = 0  # the core whose task is being emitted
 
     def scratch(self, words: int) -> str:

@@ -71,6 +71,10 @@ class Binary(Lowered):
         return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
 
     def rust(self, cx: RustCx, tile) -> str:
+        for k, role in enumerate(self.roles):
+            if role not in ("a", "b") and cx.in_place(self.output, role):
+                other = self.roles[1 - k]
+                return self.rust_in_place(cx, tile, cx.output(self.output), cx.input(other), k == 0)
         ops = [cx.const(self.key(r), self.consts[r]) if r in ("a", "b") else cx.input(r) for r in self.roles]
         shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
                   f"output: {shape4_lit(self.out_shape)} }}")

@@ -19,6 +19,8 @@ from arielml.plan.fusion import Fusion, band_bytes, candidates
 ALIGN = 8  # float32 and i32 views of a buffer need 4; 8 keeps 64-bit loads possible
 # Copy-through ops whose output may overwrite their input when the input dies there.
 IN_PLACE = {OpKind.RESHAPE, OpKind.SQUEEZE, OpKind.EXPAND_DIMS}
+# int8 elementwise ops with an in-place kernel (`binary_s8_in_place`), tile by tile.
+IN_PLACE_BINARY = {OpKind.ADD, OpKind.SUB, OpKind.MUL}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class ArenaPlan:
     plan: Plan
     fused: tuple[Fusion, ...] = ()  # band fusions the plan uses (plan/fusion.py)
     notes: tuple[str, ...] = field(default=())  # why each candidate fusion was taken or not
+
+    def same_bytes(self, a: str, b: str) -> bool:
+        """Do tensors `a` and `b` live at one offset (an in-place pair or an alias)?"""
+        return a != b and self.offsets.get(a, -1) == self.offsets.get(b, -2) and bool(self.sizes[a] and self.sizes[b])
 
     def fusion_of(self, op: int) -> Fusion | None:
         """The fusion whose producer or consumer is op `op`, if any."""
@@ -54,6 +60,22 @@ def happens_before(c: Compiled) -> list[tuple[int, int]]:
     for table in c.schedule.cores:
         edges += list(zip(table, table[1:]))
     return edges
+
+
+def elementwise_in_place(c: Compiled, uses: dict[str, Uses]) -> list[tuple[str, str]]:
+    """(output, operand) pairs an int8 ADD/SUB/MUL may write in place: every tensor of the
+    same shape and element size (no broadcasting: output element i reads operand element
+    i only), the operands distinct (`binary_s8_in_place` reads one through cells)."""
+    pairs = []
+    for i, op in enumerate(c.graph.ops):
+        low = c.lowered[i]
+        if op.kind not in IN_PLACE_BINARY or getattr(low, "int8", False) is not True or len(op.inputs) != 2:
+            continue
+        ts = [c.graph.tensor(n) for n in (*op.inputs, op.outputs[0])]
+        if len({t.type.shape for t in ts}) != 1 or op.inputs[0] == op.inputs[1] or any(t.is_const for t in ts):
+            continue
+        pairs += [(op.outputs[0], n) for n in op.inputs if n in uses and op.outputs[0] in uses]
+    return pairs
 
 
 def _fused_uses(c: Compiled, uses: dict[str, Uses], sizes: dict[str, int], fused) -> list[tuple[str, str]]:
@@ -84,7 +106,8 @@ def _plan(c: Compiled, fused: tuple[Fusion, ...]) -> ArenaPlan:
     buffers = [Buffer(n, sizes[n], ALIGN) for n in sorted(uses)]
     in_place = [(op.outputs[0], op.inputs[0]) for op in c.graph.ops if op.kind in IN_PLACE]
     outputs = [o if o in uses else dict(same)[o] for o in c.graph.outputs]
-    problem = from_schedule(buffers, uses, happens_before(c), in_place, outputs=outputs)
+    problem = from_schedule(buffers, uses, happens_before(c), in_place, outputs=outputs,
+                            tiled=elementwise_in_place(c, uses))
     plan = plan_greedy(problem)
     errors = validate(plan)
     if errors:  # the planner's own invariant: a bug, never user input
