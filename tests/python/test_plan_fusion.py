@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _models import MODELS_DIR
+from _models import MODELS_DIR, residual_model
 from arielml.boards import get_board
 from arielml.oracle.host import execution_order, run_tasks
 from arielml.oracle.tensors_io import random_inputs
@@ -73,7 +73,18 @@ def resnet():
 
 @pytest.mark.parametrize("cores", [1, 2, 4])
 def test_band_geometry_is_bit_exact_with_the_whole_ops(resnet, cores):
-    c = resnet[cores]
+    _check_bands(resnet[cores])
+
+
+@pytest.mark.parametrize("cores", [3, 16])  # row tiles; channel tiles (13 rows, 16 cores)
+def test_band_geometry_of_dilated_and_depthwise_convs(tmp_path, cores):
+    c = compile_model(residual_model(tmp_path / "residual.tflite"), cores=cores)
+    assert len(candidates(c)) == 2
+    assert (cores == 16) == any(t.tile.channels != (0, 8) for t in c.tasks if t.tile.op == 2)
+    _check_bands(c)
+
+
+def _check_bands(c):
     env = run_tasks(c.graph, random_inputs(c.graph, 3), c.tasks, execution_order(c.schedule), c.lowered)
     fusions = candidates(c)
     assert fusions, "resnet's residual ADDs must be candidates"
