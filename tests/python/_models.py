@@ -184,3 +184,35 @@ def tflite_all_ops_float() -> bytes:
     q = b.op("QUANTIZE", [flat], [b.act([1, 4], scale=0.02, zp=3)])
     dq = b.op("DEQUANTIZE", [q], [f([1, 4])])
     return b.build([x], [ss, pk, dq, p1])
+
+
+def residual_model(path):
+    """Two residual blocks on a 13-row map (bands of 2 leave remainders): ADD with the
+    residual as operand 2 after a conv, SUB with it as operand 1 after a depthwise conv."""
+    rng = np.random.default_rng(7)
+    b = Builder()
+    shape, sc = [1, 13, 5, 8], 0.05
+
+    def act(zp):
+        return b.act(shape, "int8", (sc, zp))
+
+    def weights(*s):
+        scales = rng.uniform(0.005, 0.02, s[0] if s[0] > 1 else s[-1])
+        axis = 0 if s[0] > 1 else 3
+        return b.const(rng.integers(-127, 128, s).astype(np.int8), scales, axis), scales
+
+    def conv(x, zp, depthwise=False, dil=1):
+        w, scales = weights(1, 3, 3, 8) if depthwise else weights(8, 3, 3, 8)
+        bias = b.const(rng.integers(-2000, 2000, 8).astype(np.int32), scales * sc, 0)
+        opts = dict(padding=0, strideH=1, strideW=1, dilationHFactor=dil, dilationWFactor=1)
+        if depthwise:
+            return b.op("DEPTHWISE_CONV_2D", [x, w, bias], [act(zp)], "DepthwiseConv2DOptions",
+                        depthMultiplier=1, **opts)
+        return b.op("CONV_2D", [x, w, bias], [act(zp)], "Conv2DOptions", **opts)
+
+    x0 = b.act(shape, "int8", (sc, 3))
+    x = conv(x0, -4)
+    y1 = b.op("ADD", [conv(conv(x, 2), 5, dil=2), x], [act(-1)], "AddOptions")
+    y2 = b.op("SUB", [y1, conv(conv(y1, 0), -6, depthwise=True)], [act(1)], "SubOptions")
+    path.write_bytes(b.build([x0], [y2]))
+    return path

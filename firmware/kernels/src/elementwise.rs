@@ -131,6 +131,66 @@ pub fn squared_difference_s8(p: &ArithmeticParams, s: &BinaryShapes, a: &[i8], b
     });
 }
 
+/// An int8 ADD/SUB/MUL whose output overwrites one operand (`io`): operand 1 when `first`,
+/// else operand 2, the other operand is `other`. Without broadcasting every output element
+/// depends only on the operand elements at its own offset, so each element of `io` is read
+/// once and then overwritten, by this tile only; `io` is a slice of cells, never a `&[i8]`
+/// beside a `&mut`, so nothing aliases. The planner gives this call only such pairs.
+pub fn binary_s8_in_place(op: BinaryS8, p: &ArithmeticParams, s: &BinaryShapes, io: Out<'_, i8>, other: &[i8],
+                          first: bool, tile: &Tile) {
+    let o = &s.output;
+    assert!(s.input1 == *o && s.input2 == *o, "in place needs equal shapes");
+    let (rows, chans) = tile.clip(o.h, o.c);
+    let (io, other) = (&io[..o.len()], &other[..o.len()]);
+    let run = |start: usize, len: usize| {
+        for (cell, &z) in io[start..start + len].iter().zip(&other[start..start + len]) {
+            let (x, y) = if first { (cell.get(), z) } else { (z, cell.get()) };
+            cell.set(op.apply(p, x, y));
+        }
+    };
+    for n in 0..o.n {
+        if chans.start == 0 && chans.end == o.c {
+            run(o.offset(n, rows.start, 0, 0), o.w * o.c * rows.len());
+        } else {
+            for h in rows.clone() {
+                for w in 0..o.w {
+                    run(o.offset(n, h, w, chans.start), chans.len());
+                }
+            }
+        }
+    }
+}
+
+/// Which int8 arithmetic op `binary_s8_in_place` runs (the same element function as
+/// `add_s8`, `sub_s8`, `mul_s8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryS8 {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl BinaryS8 {
+    #[inline]
+    fn apply(self, p: &ArithmeticParams, x: i8, y: i8) -> i8 {
+        match self {
+            BinaryS8::Add => {
+                let (u, v) = rescaled(p, x, y);
+                finish(p, u.wrapping_add(v))
+            }
+            BinaryS8::Sub => {
+                let (u, v) = rescaled(p, x, y);
+                finish(p, u.wrapping_sub(v))
+            }
+            BinaryS8::Mul => {
+                let prod = (p.input1_offset + x as i32) * (p.input2_offset + y as i32);
+                let v = p.output_offset + multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift);
+                v.max(p.act_min).min(p.act_max) as i8
+            }
+        }
+    }
+}
+
 /// MAXIMUM: the larger of the raw values (int8 or float32), as TFLM's `MaximumOp`
 /// (`a > b ? a : b`: with a NaN, `b`).
 pub fn maximum<T: Copy + PartialOrd>(s: &BinaryShapes, a: &[T], b: &[T], out: Out<'_, T>, tile: &Tile) {
@@ -199,5 +259,32 @@ mod tests {
         let mut t = [0i8; 4];
         add_s8(&p, &s, &[1, 2, 100, -100], &[10, -20], cells(&mut t), &Tile::new(1..2, 0..2));
         assert_eq!(t, [0, 0, 110, -120]);
+    }
+
+    #[test]
+    fn in_place_equals_out_of_place_for_every_op_operand_and_tile() {
+        let p = ArithmeticParams {
+            input1_offset: 7, input2_offset: -3, output_offset: 5, left_shift: 20,
+            input1_multiplier: 1_300_000_000, input1_shift: -1, input2_multiplier: 1_100_000_000, input2_shift: 0,
+            output_multiplier: 1_500_000_000, output_shift: -19, act_min: -128, act_max: 127,
+        };
+        let shape = Shape4::new(1, 3, 2, 4);
+        let s = BinaryShapes { input1: shape, input2: shape, output: shape };
+        let a: [i8; 24] = core::array::from_fn(|i| (i as i32 * 37 % 256 - 128) as i8);
+        let b: [i8; 24] = core::array::from_fn(|i| (i as i32 * 91 % 256 - 128) as i8);
+        let ops: [(BinaryS8, fn(&ArithmeticParams, &BinaryShapes, &[i8], &[i8], Out<'_, i8>, &Tile)); 3] =
+            [(BinaryS8::Add, add_s8), (BinaryS8::Sub, sub_s8), (BinaryS8::Mul, mul_s8)];
+        for (op, reference) in ops {
+            for tile in [Tile::new(0..3, 0..4), Tile::new(1..2, 0..4), Tile::new(0..3, 1..3)] {
+                for first in [true, false] {
+                    let mut want = if first { a } else { b };
+                    reference(&p, &s, &a, &b, cells(&mut want), &tile);
+                    let mut io = if first { a } else { b };
+                    let other = if first { &b } else { &a };
+                    binary_s8_in_place(op, &p, &s, cells(&mut io), other, first, &tile);
+                    assert_eq!(io, want, "{op:?} first={first}");
+                }
+            }
+        }
     }
 }

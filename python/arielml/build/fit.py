@@ -7,15 +7,20 @@ from __future__ import annotations
 from arielml.boards import Board
 from arielml.build.cargo import shared_block_bytes
 from arielml.codegen import GeneratedCrate
+from arielml.codegen.model_rs import SYNC_BYTES
 from arielml.errors import UsageError
 from arielml.pipeline import CODE_ESTIMATE, Compiled
 from arielml.plan.arena import ArenaPlan
 from arielml.plan.state import plan_state
 
-# Bytes of runtime state besides the per-task words: the protocol decoder's frame buffer,
-# the server, the executor's per-core words, the serial lock.
-RUNTIME_FIXED = 1100 + 64 + 8 * 8 * 2 + 16
-
+# Inference state besides the arena and the scratch, as the generated crate declares it:
+# the executor's control words (`SyncWords`), two words per task (`done`, `ticks`), and
+# the board crates' few statics (serial lock, hart entry, fault pointer).
+BOARD_STATICS = 16
+# The protocol server (core 0's request loop, device builds only) keeps its frame decoder,
+# one 1,036-byte frame, on core 0's stack, which `stack_bytes` already holds; the fit check
+# still reserves it and the board's I/O buffers on top, so it errs on the safe side.
+SERVER_RESERVE = 1156
 
 
 def scratch_bytes(c: Compiled, cores=None) -> int:
@@ -24,9 +29,15 @@ def scratch_bytes(c: Compiled, cores=None) -> int:
     return 4 * sum(w for k, w in enumerate(words) if cores is None or k in cores)
 
 
+def executor_bytes(c: Compiled) -> int:
+    """The executor's shared words and per-task words (the `Shared` block minus the arena)."""
+    return SYNC_BYTES + 8 * len(c.tasks) + BOARD_STATICS
+
+
 def runtime_bytes(c: Compiled) -> int:
-    """Executor state and every core's scratch."""
-    return RUNTIME_FIXED + 8 * len(c.tasks) + scratch_bytes(c)
+    """What an inference needs in RAM besides the arena: executor words and every core's
+    scratch (what a `--emit lib` build holds; measured against the ELF in test_memory_qemu)."""
+    return executor_bytes(c) + scratch_bytes(c)
 
 
 def check_fit(board: Board, c: Compiled, arena: ArenaPlan, crate: GeneratedCrate) -> dict:
@@ -44,7 +55,7 @@ def check_fit(board: Board, c: Compiled, arena: ArenaPlan, crate: GeneratedCrate
     for k, im in enumerate(board.image_list()):
         flash, ram = board.named(im.flash), board.named(im.ram)
         stacks = board.firmware.stack_bytes * len(im.cores)
-        state = (RUNTIME_FIXED + 8 * len(c.tasks) if k == 0 else 0) + scratch_bytes(c, im.cores)
+        state = (executor_bytes(c) + SERVER_RESERVE if k == 0 else 0) + scratch_bytes(c, im.cores)
         # (label, bytes) of what the image's RAM holds, as the refusal names them
         # The variables' persistent region (plan/state.py) is RAM of its own, beside the arena.
         parts = ([("arena", arena.size), ("state", plan_state(c.graph).size), ("runtime", state),

@@ -102,6 +102,8 @@ def _manifest(c: Compiled, arena: ArenaPlan, board: Board, fit: dict, crate, tc,
             "board_flash_bytes": board.memory("flash").size,
             "sections": used.sections,
             "buffers": {n: {"offset": arena.offsets[n], "bytes": arena.sizes[n]} for n in sorted(arena.offsets)},
+            # Each band fusion the planner weighed (plan/fusion.py) and why it took it or not.
+            "fusions": list(arena.notes),
         },
         "artifacts": artifacts,
         "images": [{k: v for k, v in im.items() if k != "use"} for im in images],

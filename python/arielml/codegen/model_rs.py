@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from arielml.codegen import safe
+from arielml.codegen.fused import fused_rust
 from arielml.errors import UsageError
 from arielml.lower import RustCx
 from arielml.pipeline import Compiled
@@ -150,6 +151,9 @@ class Cx(RustCx):
         off, n, ty = self.blob.add(key, array)
         return f"CONSTS.view::<{ty}>({off}, {n})"
 
+    def in_place(self, output: str, operand: str) -> bool:
+        return self.arena.same_bytes(output, operand)
+
     core = 0  # the core whose task is being emitted
 
     def scratch(self, words: int) -> str:
@@ -185,7 +189,13 @@ def model_rs(c: Compiled, arena: ArenaPlan, model_id: int, *, image_cores: tuple
             continue
         low = c.lowered[t.tile.op]
         cx.core = c.schedule.placements[t.id].core
-        call = low.rust(cx, (*t.tile.rows, *t.tile.channels))
+        fusion = arena.fusion_of(t.tile.op)
+        if fusion is None:
+            call = low.rust(cx, (*t.tile.rows, *t.tile.channels))
+        elif fusion.producer == t.tile.op:
+            call = fused_rust(c, arena, cx, fusion, t)
+        else:  # the consumer of a band fusion: its producer's tasks did its work
+            call = f"/* done by op {fusion.producer}'s band-fused tasks */"
         op = c.graph.ops[t.tile.op]
         trap = f"    arielml_runtime::fault::inject(b'{inject[1]}'); // {INJECT_ENV}\n" if inject and inject[0] == t.id else ""
         funcs.append(f"/// {op.kind.value} op {t.tile.op}, rows {t.tile.rows}, channels {t.tile.channels}\n"

@@ -40,6 +40,11 @@ class RustCx:
     def scratch(self, words: int) -> str:  # expression of type &mut [u32], this task's core's
         raise NotImplementedError
 
+    def in_place(self, output: str, operand: str) -> bool:
+        """Does the memory plan put `output` on `operand`'s bytes (an in-place pair)? Then
+        the op must use its in-place kernel, never a read and a write view of one place."""
+        return False
+
     def tile(self, tile: HostTile) -> str:
         r0, r1, c0, c1 = tile
         return f"&Tile::new({r0}..{r1}, {c0}..{c1})"

@@ -83,6 +83,11 @@ class Binary(Lowered):
         return kernels.binary_f32(self.name, a, b, act=self.act, tile=tile, out=out)
 
     def rust(self, cx: RustCx, tile) -> str:
+        for k, (key, name) in enumerate(self.roles):
+            if key is None and cx.in_place(self.output, name):
+                okey, oname = self.roles[1 - k]
+                other = cx.const(self.key(okey), self.consts[okey]) if okey else cx.input(oname)
+                return self.rust_in_place(cx, tile, cx.output(self.output), other, k == 0)
         ops = [cx.const(self.key(k), self.consts[k]) if k else cx.input(n) for k, n in self.roles]
         shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
                   f"output: {shape4_lit(self.out_shape)} }}")
@@ -94,3 +99,13 @@ class Binary(Lowered):
             return (f"elementwise::binary_f32(BinaryF32::{kind}, ({f32_lit(self.act[0])}, "
                     f"{f32_lit(self.act[1])}), {data});")
         return f"elementwise::{self.name}_s8(&{params_lit('ArithmeticParams', self.words)}, {data});"
+
+    def rust_in_place(self, cx: RustCx, tile, io: str, other: str, first: bool) -> str:
+        """int8 ADD/SUB/MUL without broadcasting, writing over one operand: `io` (operand 1
+        when `first`) is an output view of it, `other` the other operand's input view."""
+        kind = {"add": "Add", "sub": "Sub", "mul": "Mul"}[self.name]
+        shapes = (f"BinaryShapes {{ input1: {shape4_lit(self.shapes[0])}, input2: {shape4_lit(self.shapes[1])}, "
+                  f"output: {shape4_lit(self.out_shape)} }}")
+        return (f"elementwise::binary_s8_in_place(BinaryS8::{kind}, &{params_lit('ArithmeticParams', self.words)}, "
+                f"&{shapes}, {io}, {other}, {str(first).lower()}, {cx.tile(tile)});")
+

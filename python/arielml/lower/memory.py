@@ -20,6 +20,8 @@ class Reshape(Lowered):
         return env[self.inputs[0]].reshape(self.out_shape).copy()
 
     def rust(self, cx: RustCx, tile) -> str:
+        if cx.in_place(self.output, self.inputs[0]):
+            return "/* in place: the output is the input's bytes */"
         return (f"for (o, i) in {cx.output(self.output)}.iter().zip({cx.input(self.inputs[0])}) "
                 f"{{ o.set(*i); }}")
 

@@ -113,6 +113,7 @@ def from_schedule(
     happens_before: Iterable[tuple[Task, Task]],
     in_place: Iterable[tuple[BufferId, BufferId]] = (),
     outputs: Iterable[BufferId] = (),
+    tiled: Iterable[tuple[BufferId, BufferId]] = (),
 ) -> Problem:
     """Conflicts from a parallel schedule (rule in the module docstring).
 
@@ -120,7 +121,10 @@ def from_schedule(
     stay live to the end.
 
     `happens_before` is any set of (earlier, later) task pairs: dependency edges, per-core
-    program order, barriers. An (output, input) in-place hint is kept only when one task t
+    program order, barriers. `tiled` hints are (output, input) pairs of an elementwise op
+    whose tiles each read only the input elements they write: kept when the output's
+    writers all read the input and `tiled_in_place_ok` orders them against every other use.
+    An (output, input) in-place hint is kept only when one task t
     is the sole writer of the output and reads (but does not write) the input, every
     other use of the input happens before t, and t happens before every other use of the
     output.
@@ -163,6 +167,7 @@ def from_schedule(
         if not before(a.id, b.id) and not before(b.id, a.id)
     ]
     hints = [(o, i) for o, i in in_place if _in_place_ok(uses, after, index, o, i)]
+    hints += [(o, i) for o, i in tiled if _tiled_ok(uses, after, index, o, i)]
     return Problem(bufs, conflicts, hints)
 
 
@@ -181,3 +186,36 @@ def _in_place_ok(uses, after, index, out: BufferId, inp: BufferId) -> bool:
     return all(after[x] & bit_t for x in others_in) and all(
         after[t] & (1 << index[y]) for y in others_out
     )
+
+
+def tiled_in_place_ok(happens_before: Iterable[tuple[Task, Task]], tasks: Iterable[Task],
+                      before: Iterable[Task], after: Iterable[Task]) -> bool:
+    """May `tasks` (several, maybe concurrent on several cores) overwrite a buffer tile
+    by tile? The caller vouches that each task reads only the elements it writes (an
+    elementwise op without broadcasting, tiles that do not overlap); what remains is
+    time: every task in `before` (the buffer's other uses) must happen before every one
+    of `tasks`, and every one of `tasks` before every task in `after` (the uses of what
+    they write). A task in both sets can never be ordered against itself."""
+    tasks, before, after = set(tasks), set(before), set(after)
+    if not tasks or tasks & (before | after):
+        return False
+    edges = list(happens_before)
+    nodes = list(tasks | before | after | {t for e in edges for t in e})
+    index = {t: i for i, t in enumerate(nodes)}
+    desc = _descendants(nodes, edges)
+    mask = sum(1 << index[t] for t in tasks)
+    after_mask = sum(1 << index[t] for t in after)
+    return (all(desc[b] & mask == mask for b in before)
+            and all(desc[t] & after_mask == after_mask for t in tasks))
+
+
+def _tiled_ok(uses, after, index, out: BufferId, inp: BufferId) -> bool:
+    u_out, u_in = uses.get(out, Uses()), uses.get(inp, Uses())
+    tasks = set(u_out.writers)
+    if not tasks or not u_in.writers or not tasks <= set(u_in.readers) or tasks & set(u_in.writers):
+        return False  # a graph input (no writer) belongs to the host
+    others_in = (set(u_in.writers) | set(u_in.readers)) - tasks
+    others_out = set(u_out.readers) - tasks
+    mask = sum(1 << index[t] for t in tasks)
+    return all(after[x] & mask == mask for x in others_in) and all(
+        all(after[t] & (1 << index[y]) for t in tasks) for y in others_out)
