@@ -145,3 +145,18 @@ def test_float_math_ops_match_onnxruntime(tmp_path):
     g = _check(path)
     assert {OpKind.DIV, OpKind.SQRT, OpKind.LOG, OpKind.EXP, OpKind.NEG, OpKind.SIN, OpKind.COS,
             OpKind.ABS} <= {op.kind for op in g.ops}
+
+
+def test_reductions_match_onnxruntime(tmp_path):
+    """ReduceSum (axes as an input), ReduceMax and ReduceMin (axes as attributes, opset 17)."""
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=1),
+        helper.make_node("ReduceMax", ["x"], ["m"], axes=[2, 3], keepdims=1),
+        helper.make_node("ReduceMin", ["x"], ["n"], axes=[2, 3], keepdims=1),
+        helper.make_node("Add", ["m", "n"], ["mn"]),
+        helper.make_node("Add", ["mn", "s"], ["y"]),
+    ]
+    path = _model(tmp_path / "reduce.onnx", nodes, [_f("x", [1, 6, 5, 4])], [_f("y", [1, 6, 1, 1])],
+                  [("axes", np.array([2, 3], np.int64))])
+    g = _check(path)
+    assert {OpKind.SUM, OpKind.REDUCE_MAX, OpKind.REDUCE_MIN} <= {op.kind for op in g.ops}

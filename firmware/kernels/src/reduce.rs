@@ -1,4 +1,10 @@
-//! MEAN over any set of axes, int8 and float32, as TFLM computes it.
+//! MEAN, SUM, REDUCE_MAX and REDUCE_MIN over any set of axes, int8 and float32, as TFLM
+//! computes them.
+//!
+//! int8 SUM is MEAN's integer path without the `1/count` fold (TFLM's QuantizedMeanOrSum with
+//! `compute_sum`), so it runs `mean_s8` with `quant.sum_params`. REDUCE_MAX/MIN compare raw
+//! values (TFLM requires equal input and output quantization), starting from the type's
+//! lowest/highest value with `in > current ? in : current`, so a float NaN is skipped.
 //!
 //! TFLM's int8 MEAN (every axis set, keep_dims or not) sums in int32, subtracts
 //! `zero_point * count` once, and requantizes with the input/output multiplier into which
@@ -82,6 +88,46 @@ pub fn mean_f32(r: &ReduceShape, input: &[f32], output: Out<'_, f32>, tile: &Til
     });
 }
 
+pub fn sum_f32(r: &ReduceShape, input: &[f32], output: Out<'_, f32>, tile: &Tile) {
+    for_each_in_tile_n(&r.output(), tile, |idx, o| {
+        let mut sum = 0.0f32;
+        for_each_reduced(r, idx, |i| sum += input[i]);
+        output[o].set(sum);
+    });
+}
+
+/// A value type REDUCE_MAX/MIN start from: TFLM's `numeric_limits<T>::lowest()`/`max()`.
+pub trait Bounded: Copy + PartialOrd {
+    const LOWEST: Self;
+    const HIGHEST: Self;
+}
+
+impl Bounded for i8 {
+    const LOWEST: i8 = i8::MIN;
+    const HIGHEST: i8 = i8::MAX;
+}
+
+impl Bounded for f32 {
+    const LOWEST: f32 = f32::MIN;
+    const HIGHEST: f32 = f32::MAX;
+}
+
+pub fn reduce_max<T: Bounded>(r: &ReduceShape, input: &[T], output: Out<'_, T>, tile: &Tile) {
+    for_each_in_tile_n(&r.output(), tile, |idx, o| {
+        let mut m = T::LOWEST;
+        for_each_reduced(r, idx, |i| m = if input[i] > m { input[i] } else { m });
+        output[o].set(m);
+    });
+}
+
+pub fn reduce_min<T: Bounded>(r: &ReduceShape, input: &[T], output: Out<'_, T>, tile: &Tile) {
+    for_each_in_tile_n(&r.output(), tile, |idx, o| {
+        let mut m = T::HIGHEST;
+        for_each_reduced(r, idx, |i| m = if input[i] < m { input[i] } else { m });
+        output[o].set(m);
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +147,17 @@ mod tests {
         let xf: [f32; 8] = core::array::from_fn(|i| x[i] as f32);
         mean_f32(&shape, &xf, cells(&mut f), &Tile::new(0..1, 1..2));
         assert_eq!(f, [0.0, -10.0]);
+        let mut m = [0i8; 2];
+        reduce_max(&shape, &x, cells(&mut m), &Tile::new(0..1, 0..2));
+        assert_eq!(m, [5, 30]);
+        reduce_min(&shape, &x, cells(&mut m), &Tile::new(0..1, 0..2));
+        assert_eq!(m, [1, -100]);
+        let mut sf = [0f32; 2];
+        let mut xn = xf;
+        xn[0] = f32::NAN;
+        sum_f32(&shape, &xf, cells(&mut sf), &Tile::new(0..1, 0..2));
+        assert_eq!(sf, [11.0, -40.0]);
+        reduce_max(&shape, &xn, cells(&mut sf), &Tile::new(0..1, 0..1));
+        assert_eq!(sf[0], 5.0); // the NaN is skipped, as TFLM's comparison does
     }
 }

@@ -261,20 +261,29 @@ def pad(b: Builder, node, a: dict) -> None:
             PadAttrs(tuple(pairs), value), q)
 
 
-def reduce_mean(b: Builder, node, a: dict) -> None:
+def _reduce(kind: OpKind):
+    """ReduceMean, ReduceSum, ReduceMax, ReduceMin: axes as attribute or constant input."""
+    def convert(b: Builder, node, a: dict) -> None:
+        _reduce_to(b, node, a, kind)
+    return convert
+
+
+def _reduce_to(b: Builder, node, a: dict, kind: OpKind) -> None:
     rank = len(b.onnx_shape(node.input[0]))
     axes = a.get("axes") or ([int(v) for v in b.const(node.input[1]).reshape(-1)]
-                             if _opt(node, 1) else list(range(rank)))
+                             if _opt(node, 1) else [])
+    if not axes and a.get("noop_with_empty_axes", 0):
+        raise b.fail(node, "noop_with_empty_axes with no axes (an identity) is not supported")
+    axes = axes or list(range(rank))
     axes = sorted(int(x) % rank for x in axes)
     keep = bool(a.get("keepdims", 1))
     if rank == 4:
         kept = [nhwc_axis(i) for i in range(4) if i not in axes]
         if not keep and kept != sorted(kept):
-            raise b.fail(node, "this ReduceMean would reorder the remaining axes")
+            raise b.fail(node, "this reduction would reorder the remaining axes")
         axes = sorted(nhwc_axis(x) for x in axes)
     q = _mode(b, node, node.input[:1])
-    _finish(b, node, OpKind.MEAN, [b.act(node.input[0], q is not None)],
-            MeanAttrs(tuple(axes), keep), q)
+    _finish(b, node, kind, [b.act(node.input[0], q is not None)], MeanAttrs(tuple(axes), keep), q)
 
 
 def batch_normalization(b: Builder, node, a: dict) -> None:
@@ -332,7 +341,9 @@ REGISTRY = {
         ("Abs", OpKind.ABS), ("Neg", OpKind.NEG), ("Sqrt", OpKind.SQRT), ("Exp", OpKind.EXP),
         ("Log", OpKind.LOG), ("Sin", OpKind.SIN), ("Cos", OpKind.COS))},
     "Reshape": reshape, "Flatten": reshape, "Squeeze": reshape, "Unsqueeze": reshape,
-    "Transpose": transpose, "Concat": concat, "Pad": pad, "ReduceMean": reduce_mean,
+    "Transpose": transpose, "Concat": concat, "Pad": pad, "ReduceMean": _reduce(OpKind.MEAN),
+    "ReduceSum": _reduce(OpKind.SUM), "ReduceMax": _reduce(OpKind.REDUCE_MAX),
+    "ReduceMin": _reduce(OpKind.REDUCE_MIN),
     "Identity": identity, "BatchNormalization": batch_normalization,
     **slicing.CONVERTERS,
 }

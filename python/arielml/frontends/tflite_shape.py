@@ -45,11 +45,18 @@ def pad(ctx: Ctx) -> list[Op]:
     return [Op(OpKind.PAD, (x.name,), ctx.outputs(), PadAttrs(pads, value))]
 
 
-def mean(ctx: Ctx) -> list[Op]:
-    o = ctx.options("ReducerOptions", "KeepDims")
-    rank = len(ctx.need(0).shape)
-    axes = tuple(sorted({ctx.axis(a, rank) for a in ctx.const_ints(1)}))
-    return [Op(OpKind.MEAN, (ctx.name(0),), ctx.outputs(), MeanAttrs(axes, bool(o["KeepDims"])))]
+def _reduce(kind: OpKind):
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN: constant axes, ReducerOptions' keep_dims."""
+    def convert(ctx: Ctx) -> list[Op]:
+        o = ctx.options("ReducerOptions", "KeepDims")
+        rank = len(ctx.need(0).shape)
+        axes = tuple(sorted({ctx.axis(a, rank) for a in ctx.const_ints(1)}))
+        return [Op(kind, (ctx.name(0),), ctx.outputs(), MeanAttrs(axes, bool(o["KeepDims"])))]
+    convert.__name__ = kind.value.lower()
+    return convert
+
+
+mean = _reduce(OpKind.MEAN)
 
 
 def _reshape_like(ctx: Ctx, kind: OpKind) -> list[Op]:
@@ -147,6 +154,9 @@ CONVERTERS = {
     B.PAD: pad,
     B.PADV2: pad,
     B.MEAN: mean,
+    B.SUM: _reduce(OpKind.SUM),
+    B.REDUCE_MAX: _reduce(OpKind.REDUCE_MAX),
+    B.REDUCE_MIN: _reduce(OpKind.REDUCE_MIN),
     B.RESHAPE: reshape,
     B.SQUEEZE: squeeze,
     B.EXPAND_DIMS: expand_dims,

@@ -55,6 +55,9 @@ class OpKind(enum.Enum):
     CONCATENATION = "CONCATENATION"
     PAD = "PAD"
     MEAN = "MEAN"
+    SUM = "SUM"
+    REDUCE_MAX = "REDUCE_MAX"
+    REDUCE_MIN = "REDUCE_MIN"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
     LOGISTIC = "LOGISTIC"
@@ -127,6 +130,9 @@ KINDS: dict[OpKind, Kind] = {
     OpKind.PACK: Kind(inputs=_MANY, shape=s.pack),
     OpKind.PAD: Kind(shape=s.pad),
     OpKind.MEAN: Kind(shape=s.mean),
+    OpKind.SUM: Kind(shape=s.mean),
+    OpKind.REDUCE_MAX: Kind(shape=s.mean),
+    OpKind.REDUCE_MIN: Kind(shape=s.mean),
     OpKind.RESHAPE: Kind(shape=s.reshape),
     OpKind.SQUEEZE: Kind(shape=s.reshape),
     OpKind.EXPAND_DIMS: Kind(shape=s.reshape),

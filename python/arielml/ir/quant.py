@@ -254,6 +254,14 @@ def mean_params(input_scale: float, input_zero_point: int, output_scale: float,
     return [int(input_zero_point), int(output_zero_point), (m << fold) // n, s - fold]
 
 
+def sum_params(input_scale: float, input_zero_point: int, output_scale: float,
+               output_zero_point: int) -> list[int]:
+    """(in_zp, out_zp, multiplier, shift) for int8 SUM: MEAN's integer path without the
+    1/num_elements fold (reduce.h QuantizedMeanOrSum with compute_sum)."""
+    m, s = quantize_multiplier(float(_f32(input_scale)) / float(_f32(output_scale)))
+    return [int(input_zero_point), int(output_zero_point), m, s]
+
+
 # ---- HARD_SWISH int8 (hard_swish_common.cc) ----
 
 def _downscale_to_int16(m: int) -> int:

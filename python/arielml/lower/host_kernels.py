@@ -338,15 +338,16 @@ def concatenation(inputs, axis: int, *, requant=None, tile: Tile = None, out=Non
     return _result(buf, dt, shape)
 
 
-def mean(x, axes, *, keep_dims=True, params=None, tile: Tile = None, out=None):
-    """MEAN over `axes`; int8 takes `arielml.ir.quant.mean_params(...)`. Tiles index the
-    keep_dims shape (the flat layout is the same either way)."""
+def mean(x, axes, *, keep_dims=True, params=None, tile: Tile = None, out=None, op="mean"):
+    """MEAN (or `op` "sum", "max", "min") over `axes`; int8 MEAN takes
+    `arielml.ir.quant.mean_params(...)`, int8 SUM `sum_params`. Tiles index the keep_dims
+    shape (the flat layout is the same either way)."""
     name, dt = _typed(x)
     red = {int(a) % x.ndim for a in axes}
     mask = [False] * (RANK - x.ndim) + [d in red for d in range(x.ndim)]
     raw = _native.mean(name, _bytes(x), _shape5(x.shape), mask,
                        None if params is None else [int(v) for v in params], tile,
-                       _out(out, dt))
+                       _out(out, dt), op)
     shape = [1 if d in red else n for d, n in enumerate(x.shape)]
     if not keep_dims:
         shape = [n for d, n in enumerate(x.shape) if d not in red]

@@ -291,7 +291,10 @@ class Concatenation(_ShapeOp):
 
 
 class Mean(_ShapeOp):
-    kinds = (OpKind.MEAN,)
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN (reduce.rs)."""
+
+    kinds = (OpKind.MEAN, OpKind.SUM, OpKind.REDUCE_MAX, OpKind.REDUCE_MIN)
+    _OPS = {OpKind.MEAN: "mean", OpKind.SUM: "sum", OpKind.REDUCE_MAX: "max", OpKind.REDUCE_MIN: "min"}
 
     @classmethod
     def lower(cls, g: Graph, i: int, op: Op) -> "Mean":
@@ -302,30 +305,41 @@ class Mean(_ShapeOp):
         me.x_shape = x.shape
         me.axes = tuple(sorted({int(a) % rank for a in op.attrs.axes}))
         me.kernel_out = tuple(1 if d in me.axes else n for d, n in enumerate(x.shape))
+        src, name = g.source or g.name, op.kind.value
         if math.prod(me.kernel_out) != math.prod(y.shape):
-            raise UsageError(f"{g.source or g.name}: MEAN output {list(y.shape)} does not fit axes {me.axes}")
+            raise UsageError(f"{src}: {name} output {list(y.shape)} does not fit axes {me.axes}")
         me.mask = [False] * (5 - rank) + [d in me.axes for d in range(rank)]
         me.params = None
-        if me.int8:
+        me.reduction = cls._OPS[op.kind]
+        if me.int8 and me.reduction in ("max", "min"):
+            if (float(np.float32(x.quant.scale[0])), zp(x)) != (float(np.float32(y.quant.scale[0])), zp(y)):
+                raise UsageError(f"{src}: op #{i} {name} int8 needs the same input and output "
+                                 f"quantization (TFLM's rule)")
+        elif me.int8:
             count = math.prod(x.shape[d] for d in me.axes)
             try:
-                me.params = quant.mean_params(x.quant.scale[0], zp(x), y.quant.scale[0], zp(y), count)
+                if me.reduction == "sum":
+                    me.params = quant.sum_params(x.quant.scale[0], zp(x), y.quant.scale[0], zp(y))
+                else:
+                    me.params = quant.mean_params(x.quant.scale[0], zp(x), y.quant.scale[0], zp(y), count)
             except ValueError as e:
-                raise UsageError(f"{g.source or g.name}: op #{i} MEAN: {e}") from None
+                raise UsageError(f"{src}: op #{i} {name}: {e}") from None
         return me
 
     def host(self, env, tile, out):
         x = env[self.inputs[0]].reshape(self.x_shape)
         r = kernels.mean(x, self.axes, keep_dims=True, params=self.params, tile=self._tile(tile),
-                         out=self._prev(out))
+                         out=self._prev(out), op=self.reduction)
         return r.reshape(self.out_shape)
 
     def rust(self, cx: RustCx, tile) -> str:
         shape = (f"{RED}::ReduceShape {{ input: {shape5_lit(self.x_shape)}, axes: "
                  f"[{', '.join('true' if m else 'false' for m in self.mask)}] }}")
         data = f"{cx.input(self.inputs[0])}, {cx.output(self.output)}, {cx.tile(self._tile(tile))}"
+        if self.reduction in ("max", "min"):
+            return f"{RED}::reduce_{self.reduction}::<{'i8' if self.int8 else 'f32'}>(&{shape}, {data});"
         if not self.int8:
-            return f"{RED}::mean_f32(&{shape}, {data});"
+            return f"{RED}::{self.reduction}_f32(&{shape}, {data});"
         return f"{RED}::mean_s8(&{params_lit('MeanParams', self.params, shape=shape)}, {data});"
 
 

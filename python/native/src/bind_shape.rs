@@ -140,15 +140,37 @@ fn concatenation<'py>(
 
 /// `params` the words of `MeanParams` for int8, ignored for float32.
 #[pyfunction]
-#[pyo3(signature = (dtype, input, in_shape, axes, params=None, tile_=None, out=None))]
+#[pyo3(signature = (dtype, input, in_shape, axes, params=None, tile_=None, out=None, op="mean"))]
 #[allow(clippy::too_many_arguments)]
 fn mean<'py>(
     py: Python<'py>, dtype: &str, input: &[u8], in_shape: D5, axes: [bool; 5], params: Option<Vec<i32>>,
-    tile_: TileArg, out: Option<&[u8]>,
+    tile_: TileArg, out: Option<&[u8]>, op: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let shape = ReduceShape { input: ShapeN(in_shape), axes };
     let (n_in, n_out) = (shape.input.len(), shape.output().len());
     let t = tile(tile_);
+    match (op, dtype) {
+        ("max" | "min", "int8") => {
+            let x = i8s(input, n_in)?;
+            let mut v = out_i8(out, n_out)?;
+            let f = if op == "max" { reduce::reduce_max::<i8> } else { reduce::reduce_min::<i8> };
+            f(&shape, &x, cells(&mut v), &t);
+            return Ok(i8_bytes(py, &v));
+        }
+        ("max" | "min" | "sum", "float32") => {
+            let x = f32s(input, n_in)?;
+            let mut v = out_f32(out, n_out)?;
+            match op {
+                "max" => reduce::reduce_max::<f32>(&shape, &x, cells(&mut v), &t),
+                "min" => reduce::reduce_min::<f32>(&shape, &x, cells(&mut v), &t),
+                _ => reduce::sum_f32(&shape, &x, cells(&mut v), &t),
+            }
+            return Ok(f32_bytes(py, &v));
+        }
+        ("mean", _) | ("sum", "int8") => {}
+        _ => return Err(PyValueError::new_err(format!("unknown reduction {op}"))),
+    }
+    // MEAN, and int8 SUM (MEAN's kernel with unfolded parameters).
     if dtype == "int8" {
         let words = params.ok_or_else(|| PyValueError::new_err("int8 MEAN needs params"))?;
         let p: MeanParams = build_with((shape,), &words)?;
